@@ -1,0 +1,1 @@
+//! ComfyUI client, workflow manifests and templates

@@ -1,0 +1,1 @@
+//! The studio core: settings, secrets, data directory, logging, pods, jobs, gallery

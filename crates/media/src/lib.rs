@@ -1,0 +1,1 @@
+//! Media checks with ffmpeg-next: probing, thumbnails, normalising, pose preview

@@ -1,0 +1,1 @@
+//! Pod lifecycle on RunPod: spec, journal, readiness, teardown, cost meter, orphan sweep
