@@ -1,1 +1,10 @@
-//! The studio core: settings, secrets, data directory, logging, pods, jobs, gallery
+//! The studio core: what the GUI and the CLI share beyond the network clients.
+//!
+//! Settings, the API key in the OS keychain, where data lives, logging, and (as they land) the
+//! pod lifecycle, the render job and the gallery. Nothing here knows about Tauri.
+
+pub mod config;
+pub mod logging;
+pub mod paths;
+pub mod secrets;
+pub mod settings;

@@ -1,0 +1,194 @@
+//! The user's preferences. The GUI persists them through tauri-plugin-store in
+//! `<data dir>/settings.json` (one store key per field); the CLI reads the same file.
+//! The API key is never among them.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use studio_error::{Error, Result};
+
+pub const DEFAULT_IMAGE: &str = "ghcr.io/mensajerokaos/hearmeman-extended:latest";
+pub const DEFAULT_GPUS: [&str; 5] = [
+    "NVIDIA A100 80GB PCIe",
+    "NVIDIA A100-SXM4-80GB",
+    "NVIDIA H100 80GB HBM3",
+    "NVIDIA H100 PCIe",
+    "NVIDIA H100 NVL",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Container image of the pod.
+    pub pod_image: String,
+    /// GPU types to try, in order, until one has capacity.
+    pub gpu_ids: Vec<String>,
+    /// Where finished videos are saved; `None` means the default folder.
+    pub output_dir: Option<PathBuf>,
+    /// An existing ComfyUI server to render on instead of starting a pod.
+    pub comfy_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pod_image: DEFAULT_IMAGE.to_string(),
+            gpu_ids: DEFAULT_GPUS.iter().map(|s| s.to_string()).collect(),
+            output_dir: None,
+            comfy_url: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Trims what the user typed and refuses values that would fail later, with the fix.
+    pub fn validated(mut self) -> Result<Self> {
+        self.pod_image = self.pod_image.trim().to_string();
+        if self.pod_image.is_empty() || self.pod_image.contains(char::is_whitespace) {
+            return Err(Error::new(
+                "settings.bad_image",
+                "The pod image must be a container image name such as ghcr.io/owner/image:tag. Restore the default if unsure.",
+            ));
+        }
+        self.gpu_ids = self
+            .gpu_ids
+            .into_iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        if self.gpu_ids.is_empty() {
+            return Err(Error::new(
+                "settings.no_gpu",
+                "Choose at least one GPU type for your pods.",
+            ));
+        }
+        self.output_dir = self.output_dir.filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = &self.output_dir
+            && !dir.is_absolute()
+        {
+            return Err(Error::new(
+                "settings.bad_output_dir",
+                "Pick the output folder with the folder button so it is a full path.",
+            ));
+        }
+        self.comfy_url = self
+            .comfy_url
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty());
+        if let Some(u) = &self.comfy_url {
+            let ok = url::Url::parse(u)
+                .map(|p| matches!(p.scheme(), "http" | "https"))
+                .unwrap_or(false);
+            if !ok {
+                return Err(Error::new(
+                    "settings.bad_comfy_url",
+                    "The ComfyUI address must start with http:// or https://, for example http://192.168.1.20:8188.",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn output_dir_or_default(&self, data_dir: &Path) -> PathBuf {
+        self.output_dir
+            .clone()
+            .unwrap_or_else(|| super::paths::default_output_dir(data_dir))
+    }
+
+    /// Reads the store file the GUI writes; a missing file means defaults, a damaged one is
+    /// reported rather than silently replaced.
+    pub fn load(data_dir: &Path) -> Result<Self> {
+        let path = super::paths::settings_file(data_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io(&format!("read {}", path.display()), e)),
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            Error::new(
+                "settings.corrupt",
+                format!(
+                    "The settings file {} is damaged. Fix it or delete it to go back to the defaults.",
+                    path.display()
+                ),
+            )
+            .with_source(e)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_plan() {
+        let s = Settings::default();
+        assert_eq!(s.pod_image, DEFAULT_IMAGE);
+        assert_eq!(s.gpu_ids[0], "NVIDIA A100 80GB PCIe");
+        assert_eq!(s.gpu_ids[1], "NVIDIA A100-SXM4-80GB");
+        assert!(s.gpu_ids[2].starts_with("NVIDIA H100"));
+    }
+
+    #[test]
+    fn validation_trims_and_refuses_with_reasons() {
+        let s = Settings {
+            pod_image: "  img:1 ".into(),
+            gpu_ids: vec![" NVIDIA H100 PCIe ".into(), "".into()],
+            output_dir: Some(PathBuf::new()),
+            comfy_url: Some(" http://10.0.0.2:8188/ ".into()),
+        }
+        .validated()
+        .expect("valid");
+        assert_eq!(s.pod_image, "img:1");
+        assert_eq!(s.gpu_ids, vec!["NVIDIA H100 PCIe".to_string()]);
+        assert_eq!(s.output_dir, None);
+        assert_eq!(s.comfy_url.as_deref(), Some("http://10.0.0.2:8188"));
+
+        let bad = Settings {
+            gpu_ids: vec![],
+            ..Settings::default()
+        };
+        assert_eq!(
+            bad.validated().expect_err("no gpu").code(),
+            "settings.no_gpu"
+        );
+        let bad = Settings {
+            comfy_url: Some("ftp://x".into()),
+            ..Settings::default()
+        };
+        assert_eq!(
+            bad.validated().expect_err("scheme").code(),
+            "settings.bad_comfy_url"
+        );
+        let bad = Settings {
+            output_dir: Some("relative/dir".into()),
+            ..Settings::default()
+        };
+        assert_eq!(
+            bad.validated().expect_err("relative").code(),
+            "settings.bad_output_dir"
+        );
+    }
+
+    #[test]
+    fn load_reads_the_store_file_and_reports_damage() {
+        let dir = tempfile::tempdir().expect("tmp");
+        assert_eq!(
+            Settings::load(dir.path()).expect("missing"),
+            Settings::default()
+        );
+        std::fs::write(
+            dir.path().join("settings.json"),
+            r#"{"podImage":"custom:2","unknownKey":1}"#,
+        )
+        .expect("write");
+        let s = Settings::load(dir.path()).expect("load");
+        assert_eq!(s.pod_image, "custom:2");
+        assert_eq!(s.gpu_ids, Settings::default().gpu_ids);
+        std::fs::write(dir.path().join("settings.json"), "{not json").expect("write");
+        assert_eq!(
+            Settings::load(dir.path()).expect_err("corrupt").code(),
+            "settings.corrupt"
+        );
+    }
+}

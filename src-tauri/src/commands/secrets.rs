@@ -1,0 +1,27 @@
+use studio_core::secrets::{self, KeyStatus};
+use studio_error::Result;
+
+#[tauri::command]
+pub async fn get_key_status() -> Result<KeyStatus> {
+    super::blocking(secrets::key_status).await
+}
+
+/// The key crosses the IPC bridge once, on entry; from then on only its last four characters do.
+#[tauri::command]
+pub async fn save_api_key(key: String) -> Result<KeyStatus> {
+    super::blocking(move || {
+        let key = secrets::parse_api_key(&key)?;
+        secrets::save_api_key(&key)?;
+        secrets::key_status()
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn remove_api_key() -> Result<KeyStatus> {
+    super::blocking(|| {
+        secrets::delete_api_key()?;
+        secrets::key_status()
+    })
+    .await
+}

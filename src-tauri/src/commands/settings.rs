@@ -1,0 +1,77 @@
+use crate::state::AppState;
+use serde::Serialize;
+use studio_core::settings::Settings;
+use studio_error::{Error, Result};
+use tauri::AppHandle;
+use tauri_plugin_store::StoreExt;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    settings: Settings,
+    defaults: Settings,
+    /// The folder renders go to when none is chosen.
+    default_output_dir: String,
+}
+
+fn view(state: &AppState, settings: Settings) -> SettingsView {
+    SettingsView {
+        default_output_dir: studio_core::paths::default_output_dir(&state.data_dir)
+            .display()
+            .to_string(),
+        settings,
+        defaults: Settings::default(),
+    }
+}
+
+fn store_error(e: tauri_plugin_store::Error) -> Error {
+    Error::new(
+        "settings.store",
+        "Your preferences could not be saved. Check that the app's data folder is writable.",
+    )
+    .with_source(e)
+}
+
+fn persist(app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
+    let store = app
+        .store(studio_core::paths::settings_file(&state.data_dir))
+        .map_err(store_error)?;
+    let serde_json::Value::Object(fields) = serde_json::to_value(settings)
+        .map_err(|e| Error::internal(format!("settings did not serialise: {e}")))?
+    else {
+        return Err(Error::internal("settings are not an object"));
+    };
+    store.clear();
+    for (k, v) in fields {
+        store.set(k, v);
+    }
+    store.save().map_err(store_error)
+}
+
+#[tauri::command]
+pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView> {
+    Ok(view(&state, Settings::load(&state.data_dir)?))
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub fn save_settings(
+    app: AppHandle,
+    state: tauri::State<'_, AppState>,
+    settings: Settings,
+) -> Result<SettingsView> {
+    let settings = settings.validated()?;
+    persist(&app, &state, &settings)?;
+    tracing::info!("settings saved");
+    Ok(view(&state, settings))
+}
+
+#[tauri::command]
+pub fn restore_default_settings(
+    app: AppHandle,
+    state: tauri::State<'_, AppState>,
+) -> Result<SettingsView> {
+    let settings = Settings::default();
+    persist(&app, &state, &settings)?;
+    Ok(view(&state, settings))
+}

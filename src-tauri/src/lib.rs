@@ -1,0 +1,44 @@
+//! The desktop shell: window, plugins and commands that forward into the studio engine.
+//! Business rules live in `crates/`; nothing here decides anything a CLI user would not see.
+
+mod commands;
+mod state;
+
+use tauri::Manager;
+
+pub fn run() {
+    let data_dir = match studio_core::paths::data_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("SteadyDancer Studio cannot start: {}", e.message());
+            std::process::exit(1);
+        }
+    };
+    let log_guard = studio_core::logging::init(&data_dir, true).ok();
+    studio_media::init();
+    tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "starting");
+
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .setup(move |app| {
+            app.manage(state::AppState::new(data_dir, log_guard));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_info,
+            commands::media::probe_media,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::restore_default_settings,
+            commands::secrets::get_key_status,
+            commands::secrets::save_api_key,
+            commands::secrets::remove_api_key,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!("the window could not start: {e}");
+        std::process::exit(1);
+    }
+}

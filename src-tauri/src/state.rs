@@ -1,0 +1,17 @@
+use std::path::PathBuf;
+use studio_core::logging::LogGuard;
+
+/// What every command may need; kept small so commands stay one-liners into the engine.
+pub struct AppState {
+    pub data_dir: PathBuf,
+    _log: Option<LogGuard>,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf, log: Option<LogGuard>) -> Self {
+        Self {
+            data_dir,
+            _log: log,
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import { useEffect, useState } from "react";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open } from "@tauri-apps/plugin-dialog";
+
+interface Props {
+  busy: boolean;
+  onFiles: (paths: string[]) => void;
+}
+
+const MEDIA_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "mp4", "mov", "webm", "mkv", "avi", "m4v"];
+
+export function DropZone({ busy, onFiles }: Props) {
+  const [over, setOver] = useState(false);
+
+  useEffect(() => {
+    let unlisten: (() => void) | undefined;
+    let cancelled = false;
+    getCurrentWebview()
+      .onDragDropEvent((event) => {
+        const p = event.payload;
+        if (p.type === "enter" || p.type === "over") setOver(true);
+        else if (p.type === "leave") setOver(false);
+        else if (p.type === "drop") {
+          setOver(false);
+          if (p.paths.length > 0) onFiles(p.paths);
+        }
+      })
+      .then((fn) => {
+        if (cancelled) fn();
+        else unlisten = fn;
+      })
+      .catch(() => {
+        // Outside the desktop window (tests, a plain browser) there is no native drop.
+      });
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, [onFiles]);
+
+  async function pick() {
+    const chosen = await open({
+      multiple: true,
+      directory: false,
+      title: "Choose a photo and a dance video",
+      filters: [{ name: "Photos and videos", extensions: MEDIA_EXTENSIONS }],
+    });
+    if (!chosen) return;
+    onFiles(Array.isArray(chosen) ? chosen : [chosen]);
+  }
+
+  return (
+    <div className={`dropzone${over ? " over" : ""}`} data-testid="dropzone">
+      <p className="drop-title">Drop your photo and dance video here</p>
+      <p className="muted">Both at once or one after the other. JPEG or PNG photos; MP4, MOV or WebM videos.</p>
+      <button className="primary" onClick={pick} disabled={busy} data-testid="pick-files">
+        {busy ? "Checking…" : "Choose files…"}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,135 @@
+import { useEffect, useState } from "react";
+import { open } from "@tauri-apps/plugin-dialog";
+import { api, asStudioError, type Settings, type SettingsView, type StudioError } from "../api";
+
+const KNOWN_GPUS = [
+  "NVIDIA A100 80GB PCIe",
+  "NVIDIA A100-SXM4-80GB",
+  "NVIDIA H100 80GB HBM3",
+  "NVIDIA H100 PCIe",
+  "NVIDIA H100 NVL",
+  "NVIDIA GeForce RTX 4090",
+];
+
+export function PreferencesSection() {
+  const [view, setView] = useState<SettingsView | null>(null);
+  const [draft, setDraft] = useState<Settings | null>(null);
+  const [error, setError] = useState<StudioError | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    api.getSettings().then(
+      (v) => {
+        setView(v);
+        setDraft(v.settings);
+      },
+      (e) => setError(asStudioError(e)),
+    );
+  }, []);
+
+  if (!draft || !view) {
+    return error ? <p className="error-box">{error.message}</p> : null;
+  }
+
+  const update = (patch: Partial<Settings>) => {
+    setSaved(false);
+    setDraft({ ...draft, ...patch });
+  };
+  const move = (i: number, by: number) => {
+    const ids = [...draft.gpuIds];
+    const [g] = ids.splice(i, 1);
+    ids.splice(i + by, 0, g);
+    update({ gpuIds: ids });
+  };
+  const toAdd = KNOWN_GPUS.filter((g) => !draft.gpuIds.includes(g));
+
+  async function persist(action: () => Promise<SettingsView>) {
+    setError(null);
+    try {
+      const v = await action();
+      setView(v);
+      setDraft(v.settings);
+      setSaved(true);
+    } catch (e) {
+      setError(asStudioError(e));
+    }
+  }
+
+  async function chooseFolder() {
+    const dir = await open({ directory: true, title: "Where should finished videos go?" });
+    if (typeof dir === "string") update({ outputDir: dir });
+  }
+
+  return (
+    <section className="panel" data-testid="preferences-section">
+      <h2>Preferences</h2>
+      <label className="field">
+        <span>Pod image</span>
+        <input
+          value={draft.podImage}
+          onChange={(e) => update({ podImage: e.target.value })}
+          data-testid="pod-image"
+          spellCheck={false}
+        />
+        <small className="muted">The software the GPU computer starts with. Keep the default unless you know you need another.</small>
+      </label>
+      <div className="field">
+        <span>GPU types, tried in this order</span>
+        <ol className="gpu-list" data-testid="gpu-list">
+          {draft.gpuIds.map((g, i) => (
+            <li key={g}>
+              <span>{g}</span>
+              <button className="link" disabled={i === 0} onClick={() => move(i, -1)} aria-label={`Move ${g} up`}>
+                ↑
+              </button>
+              <button className="link" disabled={i === draft.gpuIds.length - 1} onClick={() => move(i, 1)} aria-label={`Move ${g} down`}>
+                ↓
+              </button>
+              <button className="link" onClick={() => update({ gpuIds: draft.gpuIds.filter((x) => x !== g) })}>
+                Remove
+              </button>
+            </li>
+          ))}
+        </ol>
+        {toAdd.length > 0 && (
+          <select
+            value=""
+            onChange={(e) => e.target.value && update({ gpuIds: [...draft.gpuIds, e.target.value] })}
+            aria-label="Add a GPU type"
+          >
+            <option value="">Add a GPU type…</option>
+            {toAdd.map((g) => (
+              <option key={g}>{g}</option>
+            ))}
+          </select>
+        )}
+      </div>
+      <div className="field">
+        <span>Output folder</span>
+        <div className="row">
+          <code data-testid="output-dir">{draft.outputDir ?? view.defaultOutputDir}</code>
+          <button onClick={chooseFolder}>Choose…</button>
+          {draft.outputDir && (
+            <button className="link" onClick={() => update({ outputDir: null })}>
+              Use default
+            </button>
+          )}
+        </div>
+      </div>
+      <div className="row actions">
+        <button className="primary" data-testid="settings-save" onClick={() => persist(() => api.saveSettings(draft))}>
+          Save preferences
+        </button>
+        <button onClick={() => persist(api.restoreDefaultSettings)} data-testid="settings-defaults">
+          Restore defaults
+        </button>
+        {saved && <span className="notice" data-testid="settings-saved">Saved.</span>}
+      </div>
+      {error && (
+        <p className="error-box" role="alert" data-testid="settings-error">
+          {error.message}
+        </p>
+      )}
+    </section>
+  );
+}
