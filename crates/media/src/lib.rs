@@ -1,1 +1,36 @@
-//! Media checks with ffmpeg-next: probing, thumbnails, normalising, pose preview
+//! Media checks with ffmpeg-next: probing, thumbnails, normalising and preview frames.
+//!
+//! Every entry point calls [`init`] itself, so callers may skip it; calling it early only moves
+//! FFmpeg's one-time set-up out of the first user action.
+
+mod checks;
+pub mod error;
+mod facts;
+mod frames;
+// mod normalise;
+mod open;
+mod probe;
+mod rgb;
+mod thumbnail;
+
+pub use checks::{Limits, check_file, check_inputs};
+pub use facts::{Check, MediaFacts, MediaKind, Severity};
+pub use frames::{RgbFrame, decode_frames};
+// pub use normalise::{Fit, NormaliseOptions, NormaliseReport, normalise};
+pub use probe::probe;
+pub use thumbnail::thumbnail_jpeg;
+
+use std::sync::Once;
+
+static INIT: Once = Once::new();
+
+/// Initialises FFmpeg once and keeps its own logging to errors only: our messages say what
+/// matters, and FFmpeg's chatter on stderr would confuse CLI users.
+pub fn init() {
+    INIT.call_once(|| {
+        if let Err(e) = ffmpeg_next::init() {
+            tracing::error!(error = %e, "ffmpeg initialisation failed");
+        }
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+    });
+}
