@@ -28,3 +28,39 @@ fn thumbnail_of_text_fails_with_not_media() {
     let e = thumbnail_jpeg(&fx.write("a.txt", b"hello"), 128).expect_err("text");
     assert_eq!(e.code(), codes::NOT_MEDIA);
 }
+
+#[test]
+fn thumbnail_honours_rotation() {
+    let fx = Fixtures::new();
+    let plain = fx.ffmpeg(
+        "m.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=blue:size=320x240:rate=25:duration=1,drawbox=x=0:y=0:w=80:h=60:color=red:t=fill",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let turned = fx.ffmpeg(
+        "t.mp4",
+        &[
+            "-i",
+            plain.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=270",
+        ],
+    );
+    let img = decode(&thumbnail_jpeg(&turned, 320).expect("thumbnail"));
+    assert_eq!(img.dimensions(), (240, 320));
+    // A quarter turn clockwise: the top-left block lands top-right.
+    let top_right = img.get_pixel(235, 5).0;
+    assert!(top_right[0] > 200 && top_right[2] < 80, "{top_right:?}");
+    let top_left = img.get_pixel(5, 5).0;
+    assert!(top_left[2] > 200 && top_left[0] < 80, "{top_left:?}");
+}
