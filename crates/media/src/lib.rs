@@ -4,19 +4,28 @@
 //! FFmpeg's one-time set-up out of the first user action.
 
 mod checks;
+mod encode;
 pub mod error;
 mod facts;
 mod frames;
-// mod normalise;
+mod normalise;
 mod open;
 mod probe;
 mod rgb;
 mod thumbnail;
 
 pub use checks::{Limits, check_file, check_inputs};
+
+/// Stable codes of the findings in [`Check::code`].
+pub mod check_codes {
+    pub use crate::checks::{
+        EXPECTED_IMAGE, EXPECTED_VIDEO, ORIENTATION_MISMATCH, ROTATED, TOO_LONG, TOO_SHORT,
+        TOO_SMALL, VARIABLE_FRAME_RATE,
+    };
+}
 pub use facts::{Check, MediaFacts, MediaKind, Severity};
 pub use frames::{RgbFrame, decode_frames};
-// pub use normalise::{Fit, NormaliseOptions, NormaliseReport, normalise};
+pub use normalise::{Fit, NormaliseOptions, NormaliseReport, normalise};
 pub use probe::probe;
 pub use thumbnail::thumbnail_jpeg;
 

@@ -4,5 +4,6 @@
 mod checks;
 mod fixtures;
 mod frames;
+mod normalise;
 mod probe;
 mod thumbnail;
