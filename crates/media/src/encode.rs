@@ -179,12 +179,17 @@ fn open_h264(
 /// Filter chain text: turn upright, constant rate, fill or fit into `width` x `height`, yuv420p.
 pub(crate) fn filter_spec(
     rotation: i32,
+    sar: Rational,
     rate: Rational,
     width: u32,
     height: u32,
     fit: Fit,
 ) -> String {
     let mut parts: Vec<String> = Vec::new();
+    if sar.numerator() > 0 && sar.denominator() > 0 && sar.numerator() != sar.denominator() {
+        // Square the pixels first so crop and pad work on the shape people see.
+        parts.push("scale=trunc(iw*sar/2)*2:ih,setsar=1".into());
+    }
     match rotation {
         90 => parts.push("transpose=cclock".into()),
         180 => parts.push("hflip,vflip".into()),
@@ -266,11 +271,26 @@ mod tests {
 
     #[test]
     fn crop_and_pad_specs() {
-        let crop = filter_spec(270, Rational::new(16, 1), 480, 832, Fit::Crop);
+        let crop = filter_spec(
+            270,
+            Rational::new(1, 1),
+            Rational::new(16, 1),
+            480,
+            832,
+            Fit::Crop,
+        );
         assert!(crop.starts_with("transpose=clock,fps=fps=16/1,scale=480:832"));
         assert!(crop.contains("crop=480:832"));
-        let pad = filter_spec(0, Rational::new(16, 1), 480, 832, Fit::Pad);
+        let pad = filter_spec(
+            0,
+            Rational::new(8, 9),
+            Rational::new(16, 1),
+            480,
+            832,
+            Fit::Pad,
+        );
         assert!(pad.contains("pad=480:832"));
+        assert!(pad.starts_with("scale=trunc(iw*sar/2)*2:ih,setsar=1,fps"));
         assert!(pad.ends_with("format=yuv420p"));
     }
 }

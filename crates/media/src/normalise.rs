@@ -171,7 +171,6 @@ fn run(
         }
     }
     let rate = encode::rate_fraction(opts.fps);
-    let spec = encode::filter_spec(rotation, rate, width, height, opts.fit);
     let mut decoder = open::open_decoder(&input, index, path, 2)?;
     let mut pump = FramePump::new(&mut input, &mut decoder, index, path);
     let mut writer = Mp4Writer::create(part, width, height, rate)?;
@@ -199,7 +198,11 @@ fn run(
         decoded.set_pts(Some(ts - start - trim_offset));
         let g = match graph.as_mut() {
             Some(g) => g,
-            None => graph.insert(encode::build_graph(&decoded, tb, &spec)?),
+            None => {
+                let sar = decoded.aspect_ratio();
+                let spec = encode::filter_spec(rotation, sar, rate, width, height, opts.fit);
+                graph.insert(encode::build_graph(&decoded, tb, &spec)?)
+            }
         };
         feed(g, Some(&decoded), &mut filtered, &mut writer)?;
         if let Some(end) = end {

@@ -21,7 +21,9 @@ pub(crate) const MAX_DRY_PACKETS: usize = 400;
 
 pub(crate) fn file_size(path: &Path) -> Result<u64> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(err::not_media(path)),
+        // Folders, pipes and devices: opening a pipe blocks forever, and none of them is a file
+        // the user meant.
+        Ok(meta) if !meta.is_file() => Err(err::not_media(path)),
         Ok(meta) => Ok(meta.len()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err::not_found(path)),
         Err(e) => Err(Error::io(&format!("read {}", path.display()), e)),

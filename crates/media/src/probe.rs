@@ -56,7 +56,9 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
     drop(pump);
     let start = input.stream(index).map(|s| s.start_time()).unwrap_or(0);
 
-    let (width, height) = crate::rgb::displayed(first.width(), first.height(), rotation);
+    let (square_w, square_h) =
+        crate::rgb::square_pixels(first.width(), first.height(), first.aspect_ratio());
+    let (width, height) = crate::rgb::displayed(square_w, square_h, rotation);
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -80,7 +82,8 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
                     .zip(rate)
                     .map(|(d, r)| (d * r).round().max(1.0) as u64)
             };
-            if let Some(total) = duration {
+            // Only the stream's own duration: the container's may include longer sound.
+            if let Some(total) = seconds(stream_duration, time_base) {
                 check_tail(&mut input, index, path, total, time_base, start)?;
             }
             (duration, rate, count, is_variable(pts))
@@ -131,6 +134,7 @@ fn check_tail(
     }
     let start = if start == i64::MIN { 0 } else { start };
     let mut end: Option<f64> = None;
+    let mut reached_end = false;
     for _ in 0..4000 {
         let mut packet = ff::Packet::empty();
         match packet.read(input) {
@@ -145,8 +149,14 @@ fn check_tail(
             Err(ff::Error::Exit) => {
                 return Err(crate::error::corrupt(path, "reading it took too long"));
             }
-            Err(_) => break,
+            Err(_) => {
+                reached_end = true;
+                break;
+            }
         }
+    }
+    if !reached_end {
+        return Ok(()); // the seek landed far from the end: inconclusive, assume whole
     }
     match end {
         Some(e) if e >= total * 0.9 - 0.25 => Ok(()),

@@ -3,6 +3,7 @@
 use ff::format::Pixel;
 use ff::software::scaling;
 use ff::util::frame;
+use ff::util::rational::Rational;
 use ffmpeg_next as ff;
 use studio_error::{Error, Result};
 
@@ -13,6 +14,19 @@ pub(crate) fn displayed(width: u32, height: u32, rotation: i32) -> (u32, u32) {
     } else {
         (width, height)
     }
+}
+
+/// Width and height in square pixels: anamorphic video (sample aspect ratio other than 1:1, e.g.
+/// 720x480 DV at 8:9) is shown wider or narrower than it is stored.
+pub(crate) fn square_pixels(width: u32, height: u32, sar: Rational) -> (u32, u32) {
+    let (n, d) = (sar.numerator(), sar.denominator());
+    if n <= 0 || d <= 0 || n == d {
+        return (width, height);
+    }
+    let w = (f64::from(width) * f64::from(n) / f64::from(d))
+        .round()
+        .max(1.0) as u32;
+    (w, height)
 }
 
 /// Scales a display size down (never up) so its longer side is at most `max_side`.
@@ -56,7 +70,8 @@ impl RgbConverter {
 
     /// Returns (width, height, RGB24 bytes) of the upright picture.
     pub fn convert(&mut self, src: &frame::Video) -> Result<(u32, u32, Vec<u8>)> {
-        let (dw, dh) = displayed(src.width(), src.height(), self.rotation);
+        let (pw, ph) = square_pixels(src.width(), src.height(), src.aspect_ratio());
+        let (dw, dh) = displayed(pw, ph, self.rotation);
         let (tw, th) = fit_within(dw, dh, self.max_side);
         // Scale in stored orientation, then turn: turning the small picture is cheaper.
         let (sw, sh) = displayed(tw, th, self.rotation);
@@ -153,5 +168,7 @@ mod tests {
         assert_eq!(fit_within(1920, 1080, 320), (320, 180));
         assert_eq!(fit_within(100, 50, 320), (100, 50));
         assert_eq!(displayed(1920, 1080, 90), (1080, 1920));
+        assert_eq!(square_pixels(720, 480, Rational::new(8, 9)), (640, 480));
+        assert_eq!(square_pixels(720, 480, Rational::new(0, 1)), (720, 480));
     }
 }

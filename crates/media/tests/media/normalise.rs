@@ -309,3 +309,35 @@ fn damaged_input_fails_cleanly() {
     assert_eq!(e.code(), codes::CORRUPT);
     assert!(!out.exists() && !fx.path("x.mp4.part").exists());
 }
+
+#[test]
+fn anamorphic_input_is_squared_before_cropping() {
+    let fx = Fixtures::new();
+    // Stored 160x240 with 2:1 pixels: shown as 320x240, like the marked clip squeezed.
+    let squeezed = fx.ffmpeg(
+        "squeezed.mp4",
+        &[
+            "-i",
+            marked(&fx).to_str().unwrap(),
+            "-vf",
+            "scale=160:240,setsar=2/1",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    let out = fx.path("square.mp4");
+    normalise(
+        &squeezed,
+        &out,
+        &opts(320, 240, Fit::Pad),
+        |_| {},
+        &no_cancel(),
+    )
+    .unwrap();
+    let f = first_frame(&out);
+    // No bars: the displayed shape already matched 320x240.
+    let edge = pixel(&f, 310, 120);
+    assert!(edge[2] > 200 && edge[0] < 60, "{edge:?}");
+    let red = pixel(&f, 70, 50);
+    assert!(red[0] > 200 && red[2] < 60, "{red:?}");
+}

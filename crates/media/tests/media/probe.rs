@@ -205,3 +205,56 @@ fn unknown_codec_is_unsupported() {
     let e = probe(&fx.write("unknown.avi", &bytes)).expect_err("unknown codec");
     assert_eq!(e.code(), codes::UNSUPPORTED_CODEC, "{e:?}");
 }
+
+#[test]
+fn anamorphic_video_reports_displayed_size() {
+    let fx = Fixtures::new();
+    let path = fx.clip(
+        "wide-pixels.mp4",
+        "320x240",
+        25,
+        1.0,
+        &["-vf", "setsar=2/1", "-c:v", "libx264"],
+    );
+    let facts = probe(&path).expect("probe");
+    assert_eq!((facts.width, facts.height), (640, 240));
+}
+
+#[test]
+fn named_pipe_is_refused_without_blocking() {
+    let fx = Fixtures::new();
+    let fifo = fx.path("pipe.mp4");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let e = probe(&fifo).expect_err("a pipe");
+    assert_eq!(e.code(), codes::NOT_MEDIA);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn scrambled_picture_data_ends_quickly() {
+    // The index is intact but the coded pictures are noise: decoding must stay bounded.
+    let fx = Fixtures::new();
+    let full = fx.clip(
+        "s.mp4",
+        "320x240",
+        25,
+        4.0,
+        &["-c:v", "libx264", "-movflags", "+faststart"],
+    );
+    let mut bytes = std::fs::read(&full).unwrap();
+    let moov_end = bytes.windows(4).position(|w| w == b"mdat").unwrap() + 4;
+    let len = bytes.len() - moov_end;
+    bytes[moov_end..].copy_from_slice(&noise(len, 99));
+    let path = fx.write("scrambled.mp4", &bytes);
+    let started = std::time::Instant::now();
+    match probe(&path) {
+        Ok(facts) => assert_eq!(facts.kind, studio_media::MediaKind::Video),
+        Err(e) => assert_eq!(e.code(), codes::CORRUPT, "{e:?}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
