@@ -1,1 +1,15 @@
-//! RunPod REST v2 client
+//! RunPod REST v2 client. Knows RunPod's shapes, status codes, retries and Retry-After;
+//! knows nothing of jobs, ComfyUI or the desktop shell.
+
+mod client;
+pub mod error;
+mod retry;
+pub mod types;
+
+pub use client::{DEFAULT_API_URL, RunPodClient, USER_AGENT};
+pub use error::codes;
+pub use retry::RetryPolicy;
+pub use types::{
+    Availability, Cloud, CreateGpu, CreatePodRequest, GpuConfig, GpuPrice, GpuType, Mounts,
+    NetworkMount, PersistentMount, Pod, PodRuntime, PodStatus,
+};
