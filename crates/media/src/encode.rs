@@ -66,8 +66,14 @@ impl Mp4Writer {
             .flags()
             .contains(format::Flags::GLOBAL_HEADER);
         let encoder_tb = rate.invert();
-        let (encoder, codec, encoder_name) =
-            open_h264(width, height, rate, encoder_tb, global_header)?;
+        let (encoder, codec, encoder_name) = open_h264(
+            H264_ENCODERS,
+            width,
+            height,
+            rate,
+            encoder_tb,
+            global_header,
+        )?;
         let mut stream = output
             .add_stream(codec)
             .map_err(|e| failed("adding the video track", e))?;
@@ -134,13 +140,14 @@ impl Mp4Writer {
 }
 
 fn open_h264(
+    candidates: &[&'static str],
     width: u32,
     height: u32,
     rate: Rational,
     time_base: Rational,
     global_header: bool,
 ) -> Result<(encoder::Video, ff::Codec, &'static str)> {
-    for &name in H264_ENCODERS {
+    for &name in candidates {
         let Some(codec) = encoder::find_by_name(name) else {
             continue;
         };
@@ -261,6 +268,19 @@ pub(crate) fn build_graph(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_usable_encoder_is_a_clear_error() {
+        crate::init();
+        let tb = Rational::new(1, 16);
+        let e = open_h264(&["no_such_encoder"], 64, 64, tb.invert(), tb, false)
+            .err()
+            .expect("no encoder");
+        assert_eq!(e.code(), err::NO_H264_ENCODER);
+        assert!(e.message().contains("libx264"));
+        let (_, _, name) = open_h264(H264_ENCODERS, 64, 64, tb.invert(), tb, false).expect("x264");
+        assert_eq!(name, "libx264");
+    }
 
     #[test]
     fn frame_rates_become_exact_fractions() {

@@ -59,7 +59,7 @@ pub fn decode_frames(
     let start = if start == i64::MIN { 0 } else { start };
     let mut decoder = open::open_decoder(&input, index, path, 2)?;
     let mut pump = FramePump::new(&mut input, &mut decoder, index, path);
-    let mut converter = RgbConverter::new(rotation, max_side);
+    let mut converter: Option<RgbConverter> = None;
     let mut decoded = frame::Video::empty();
     let (mut seen, mut handed) = (0u64, 0u64);
     while pump.next(&mut decoded)? {
@@ -68,6 +68,9 @@ pub fn decode_frames(
         if this % every != 0 {
             continue;
         }
+        let converter = converter.get_or_insert_with(|| {
+            RgbConverter::new(open::upright_rotation(rotation, &decoded), max_side)
+        });
         let (width, height, data) = converter.convert(&decoded)?;
         let pts = decoded.timestamp().unwrap_or(start);
         handed += 1;

@@ -200,7 +200,8 @@ fn run(
             Some(g) => g,
             None => {
                 let sar = decoded.aspect_ratio();
-                let spec = encode::filter_spec(rotation, sar, rate, width, height, opts.fit);
+                let upright = open::upright_rotation(rotation, &decoded);
+                let spec = encode::filter_spec(upright, sar, rate, width, height, opts.fit);
                 graph.insert(encode::build_graph(&decoded, tb, &spec)?)
             }
         };

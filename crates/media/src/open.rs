@@ -147,25 +147,42 @@ pub(crate) fn rotation(input: &Input, index: usize) -> i32 {
     let Some(stream) = input.stream(index) else {
         return 0;
     };
-    for side in stream.side_data() {
-        if side.kind() != codec::packet::side_data::Type::DisplayMatrix || side.data().len() < 36 {
-            continue;
-        }
-        let at = |i: usize| {
-            let b = &side.data()[i * 4..i * 4 + 4];
-            f64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])) / 65536.0
-        };
-        let (a, b, c, d) = (at(0), at(1), at(3), at(4));
-        let (sx, sy) = (a.hypot(c), b.hypot(d));
-        if sx == 0.0 || sy == 0.0 {
-            return 0;
-        }
-        // Same formula as FFmpeg's av_display_rotation_get, snapped to quarter turns.
-        let degrees = -(b / sy).atan2(a / sx).to_degrees();
-        let quarter = (degrees / 90.0).round() as i32;
-        return (quarter * 90).rem_euclid(360);
+    stream
+        .side_data()
+        .filter(|side| side.kind() == codec::packet::side_data::Type::DisplayMatrix)
+        .find_map(|side| matrix_rotation(side.data()))
+        .unwrap_or(0)
+}
+
+/// The rotation to show `frame` upright: the stream's, or else the frame's own display matrix
+/// (FFmpeg turns a JPEG's EXIF orientation into one, as phones store portrait photos sideways).
+pub(crate) fn upright_rotation(stream_rotation: i32, frame: &frame::Video) -> i32 {
+    if stream_rotation != 0 {
+        return stream_rotation;
     }
-    0
+    frame
+        .side_data(frame::side_data::Type::DisplayMatrix)
+        .and_then(|side| matrix_rotation(side.data()))
+        .unwrap_or(0)
+}
+
+/// Same formula as FFmpeg's av_display_rotation_get, snapped to quarter turns, made positive.
+fn matrix_rotation(data: &[u8]) -> Option<i32> {
+    if data.len() < 36 {
+        return None;
+    }
+    let at = |i: usize| {
+        let b = &data[i * 4..i * 4 + 4];
+        f64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])) / 65536.0
+    };
+    let (a, b, c, d) = (at(0), at(1), at(3), at(4));
+    let (sx, sy) = (a.hypot(c), b.hypot(d));
+    if sx == 0.0 || sy == 0.0 {
+        return None;
+    }
+    let degrees = -(b / sy).atan2(a / sx).to_degrees();
+    let quarter = (degrees / 90.0).round() as i32;
+    Some((quarter * 90).rem_euclid(360))
 }
 
 /// Pulls decoded frames of one stream, reading packets as needed, with a cap on packets that

@@ -21,7 +21,7 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
     let file_size = open::file_size(path)?;
     let mut input = open::open_with_budget(path, open::PROBE_BUDGET)?;
     let index = open::video_stream(&input, path)?;
-    let rotation = open::rotation(&input, index);
+    let stream_rotation = open::rotation(&input, index);
     let format_name = input.format().name().to_owned();
     let has_audio = input
         .streams()
@@ -56,6 +56,7 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
     drop(pump);
     let start = input.stream(index).map(|s| s.start_time()).unwrap_or(0);
 
+    let rotation = open::upright_rotation(stream_rotation, &first);
     let (square_w, square_h) =
         crate::rgb::square_pixels(first.width(), first.height(), first.aspect_ratio());
     let (width, height) = crate::rgb::displayed(square_w, square_h, rotation);

@@ -27,7 +27,7 @@ pub fn thumbnail_jpeg(path: &Path, max_side: u32) -> Result<Vec<u8>> {
 pub(crate) fn first_frame_rgb(path: &Path, max_side: u32) -> Result<(u32, u32, Vec<u8>)> {
     let mut input = open::open_with_budget(path, open::PROBE_BUDGET)?;
     let index = open::video_stream(&input, path)?;
-    let rotation = open::rotation(&input, index);
+    let stream_rotation = open::rotation(&input, index);
     let mut decoder = open::open_decoder(&input, index, path, 1)?;
     let mut first = frame::Video::empty();
     let mut pump = FramePump::new(&mut input, &mut decoder, index, path);
@@ -37,5 +37,6 @@ pub(crate) fn first_frame_rgb(path: &Path, max_side: u32) -> Result<(u32, u32, V
             "no picture could be decoded from it",
         ));
     }
+    let rotation = open::upright_rotation(stream_rotation, &first);
     RgbConverter::new(rotation, max_side).convert(&first)
 }

@@ -163,3 +163,24 @@ fn swapped_inputs_are_errors() {
         Severity::Error
     );
 }
+
+#[test]
+fn phone_photo_held_upright_is_portrait() {
+    // Stored 640x480 with EXIF "rotate 90 clockwise to show": a portrait photo.
+    let fx = Fixtures::new();
+    let stored = std::fs::read(fx.still("raw.jpg", "640x480")).unwrap();
+    let path = fx.write(
+        "phone.jpg",
+        &crate::fixtures::with_exif_orientation(&stored, 6),
+    );
+    let photo = probe(&path).unwrap();
+    assert_eq!(photo.rotation, 270);
+    assert_eq!((photo.width, photo.height), (480, 640));
+    assert!(codes(&photo.checks).contains(&"media.rotated"));
+    let video = h264(&fx, "v.mp4", "288x512", 2.0);
+    let pair = check_inputs(&photo, &video, &Limits::default());
+    assert!(
+        !codes(&pair).contains(&"media.orientation_mismatch"),
+        "{pair:?}"
+    );
+}

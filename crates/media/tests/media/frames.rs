@@ -101,3 +101,17 @@ fn damaged_file_fails_without_frames() {
     let e = decode_frames(&half, 64, 1, |_| true).expect_err("damaged");
     assert_eq!(e.code(), codes::CORRUPT);
 }
+
+#[test]
+fn a_photo_is_one_frame() {
+    let fx = Fixtures::new();
+    let mut frames = Vec::new();
+    let n = decode_frames(&fx.still("p.png", "400x300"), 200, 1, |f| {
+        frames.push(f);
+        true
+    })
+    .expect("decode");
+    assert_eq!(n, 1);
+    assert_eq!((frames[0].width, frames[0].height), (200, 150));
+    assert_eq!(frames[0].index, 0);
+}

@@ -64,3 +64,29 @@ fn thumbnail_honours_rotation() {
     let top_left = img.get_pixel(5, 5).0;
     assert!(top_left[2] > 200 && top_left[0] < 80, "{top_left:?}");
 }
+
+#[test]
+fn photo_thumbnail_follows_exif_orientation() {
+    let fx = Fixtures::new();
+    let stored = std::fs::read(fx.ffmpeg(
+        "raw.jpg",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=blue:size=320x240,drawbox=x=0:y=0:w=80:h=60:color=red:t=fill",
+            "-frames:v",
+            "1",
+        ],
+    ))
+    .unwrap();
+    let path = fx.write(
+        "phone.jpg",
+        &crate::fixtures::with_exif_orientation(&stored, 6),
+    );
+    let img = decode(&thumbnail_jpeg(&path, 320).expect("thumbnail"));
+    assert_eq!(img.dimensions(), (240, 320));
+    // Orientation 6 means "turn clockwise to show": the top-left block lands top-right.
+    let top_right = img.get_pixel(235, 5).0;
+    assert!(top_right[0] > 200 && top_right[2] < 80, "{top_right:?}");
+}
