@@ -12,6 +12,7 @@ mod normalise;
 mod open;
 mod probe;
 mod rgb;
+mod sizes;
 mod thumbnail;
 
 pub use checks::{Limits, check_file, check_inputs};
@@ -27,6 +28,7 @@ pub use facts::{Check, MediaFacts, MediaKind, Severity};
 pub use frames::{RgbFrame, decode_frames};
 pub use normalise::{Fit, NormaliseOptions, NormaliseReport, normalise};
 pub use probe::probe;
+pub use sizes::{RENDER_SIZES, render_size};
 pub use thumbnail::thumbnail_jpeg;
 
 use std::sync::Once;
