@@ -14,3 +14,19 @@ pub use journal::Journal;
 pub use record::{JobRecord, PodInfo, StageTime};
 pub use spec::{JobSpec, NormaliseOptions, Target};
 pub use stage::Stage;
+pub mod backend;
+mod ctx;
+pub mod engine;
+pub mod events;
+mod meter;
+mod steps;
+
+pub use backend::{
+    CreatedPod, MediaPrep, PodProvider, PodState, PreparedInputs, PromptStatus, Quote,
+    RenderServer, RunEvent, ServerConnector,
+};
+pub use ctx::{BUDGET_REACHED, POD_VANISHED};
+pub use engine::{Engine, EngineConfig, JobOutcome};
+pub use events::{Direction, ErrorInfo, EventSink, JobEvent, no_events};
+mod recover;
+pub use recover::{INTERRUPTED, Recovered};

@@ -1,0 +1,148 @@
+//! The small traits the job talks through. A RunPod pod, a user's own ComfyUI, or a future
+//! backend (Serverless, several pods) is a new implementation of these, not a new state machine.
+
+use crate::spec::JobSpec;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use studio_error::Result;
+use tokio_util::sync::CancellationToken;
+
+/// Bytes done and total (when known), called as a transfer proceeds.
+pub type ProgressFn<'a> = &'a (dyn Fn(u64, Option<u64>) + Send + Sync);
+
+/// A GPU type and its hourly price, read from the catalog at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    pub gpu_id: String,
+    pub rate_usd_per_hour: f64,
+}
+
+/// A pod the provider created (or found), known by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedPod {
+    pub pod_id: String,
+    pub gpu_id: String,
+    pub rate_usd_per_hour: f64,
+}
+
+/// What a provider knows about a pod right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodState {
+    /// Provisioning or starting: billing may already run.
+    Starting,
+    Running,
+    /// Terminated, exited, errored or not found: no longer billing.
+    Gone,
+}
+
+/// Starts and ends GPU machines. Implemented over studio-pods for RunPod.
+#[async_trait]
+pub trait PodProvider: Send + Sync {
+    /// The name a job's pod is created under; carries the app's prefix so the orphan sweep knows it.
+    fn pod_name(&self, job_id: &str) -> String;
+    /// The first candidate's price (for the estimate before the user confirms).
+    async fn quote(&self, gpu_ids: &[String]) -> Result<Quote>;
+    /// Creates a pod named `name`, walking `gpu_ids` (empty: the provider's defaults) on no
+    /// capacity. Returns as soon as the id is known; readiness is the job's business.
+    async fn create(&self, name: &str, gpu_ids: &[String]) -> Result<CreatedPod>;
+    /// Looks a pod up by name (after a create error: the pod may exist anyway).
+    async fn find_by_name(&self, name: &str) -> Result<Option<CreatedPod>>;
+    async fn state(&self, pod_id: &str) -> Result<PodState>;
+    /// Price of a pod the user started by hand (to show, never charged to the job).
+    async fn describe(&self, pod_id: &str) -> Result<CreatedPod>;
+    /// ComfyUI's address on that pod (through the RunPod proxy).
+    fn comfy_url(&self, pod_id: &str) -> String;
+    /// Terminates and confirms the pod is gone; a pod already gone is success.
+    async fn terminate(&self, pod_id: &str) -> Result<()>;
+}
+
+/// One event while a prompt runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunEvent {
+    /// The server began executing our prompt.
+    Started,
+    /// Sampling step `value` of `max`.
+    Progress { value: u64, max: u64 },
+}
+
+/// Where a prompt stands on the server (`/queue` and `/history` together).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptStatus {
+    /// The server does not know it (restarted, or never received it).
+    Unknown,
+    Pending,
+    Running,
+    Done,
+    Failed(String),
+}
+
+/// A ComfyUI server with one workflow manifest loaded.
+#[async_trait]
+pub trait RenderServer: Send + Sync {
+    /// ComfyUI answers (`/system_stats`). `Ok(false)` while it is not up yet (proxy 502).
+    async fn is_up(&self) -> Result<bool>;
+    /// Custom nodes and model files the manifest needs that the server lacks; empty = ready.
+    async fn missing_requirements(&self) -> Result<Vec<String>>;
+    /// Uploads the file for the manifest input `input`; returns the name the server gave it.
+    async fn upload(&self, input: &str, path: &Path, progress: ProgressFn<'_>) -> Result<String>;
+    /// Queues the workflow with the uploaded names and the user's params, under `prompt_id`
+    /// (chosen by the job and journaled first). Returns the id the server uses.
+    async fn queue(
+        &self,
+        prompt_id: &str,
+        uploads: &BTreeMap<String, String>,
+        params: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<String>;
+    async fn status(&self, prompt_id: &str) -> Result<PromptStatus>;
+    /// Follows the prompt until it finishes (Ok) or fails (Err). Survives socket drops.
+    async fn follow(
+        &self,
+        prompt_id: &str,
+        on_event: &(dyn Fn(RunEvent) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<()>;
+    /// Downloads every output the manifest names into `out_dir`; returns the files.
+    async fn download(
+        &self,
+        prompt_id: &str,
+        out_dir: &Path,
+        progress: &(dyn Fn(&str, u64, Option<u64>) + Send + Sync),
+    ) -> Result<Vec<PathBuf>>;
+    /// Stops our prompt (interrupt if running, remove from the queue if pending).
+    async fn interrupt(&self, prompt_id: &str) -> Result<()>;
+}
+
+/// Makes a [`RenderServer`] for a URL and a job's manifest.
+pub trait ServerConnector: Send + Sync {
+    fn connect(&self, url: &str, manifest: &Path) -> Result<Arc<dyn RenderServer>>;
+}
+
+/// The inputs as they will be uploaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedInputs {
+    /// Local file per manifest input name (e.g. `reference_image`, `driving_video`).
+    pub files: BTreeMap<String, PathBuf>,
+    /// Frames the render will produce (for the estimate and the budget).
+    pub frames: u32,
+}
+
+/// Local media work: checks, normalising, verifying the result, thumbnails. Over studio-media.
+#[async_trait]
+pub trait MediaPrep: Send + Sync {
+    /// Checks the photo and video; an error says what to fix.
+    async fn check(&self, spec: &JobSpec) -> Result<()>;
+    /// Normalises the inputs into `work_dir`; `progress` is 0.0..=1.0.
+    async fn normalise(
+        &self,
+        spec: &JobSpec,
+        work_dir: &Path,
+        progress: &(dyn Fn(f32) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<PreparedInputs>;
+    /// Confirms a downloaded file is a playable video.
+    async fn verify(&self, video: &Path) -> Result<()>;
+    /// Writes the first frame as a JPEG; `Ok(None)` when the file has no frame to show.
+    async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>>;
+}

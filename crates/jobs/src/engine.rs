@@ -1,0 +1,322 @@
+//! The engine: creates, runs, cancels and settles render jobs.
+
+use crate::backend::{MediaPrep, PodProvider, RenderServer, ServerConnector};
+use crate::ctx::{AbortOnDrop, Ctx, Stop};
+use crate::estimate::{Estimate, SpeedModel, estimate};
+use crate::events::{ErrorInfo, EventSink, JobEvent};
+use crate::gallery::GalleryEntry;
+use crate::journal::{Journal, now_ms};
+use crate::record::JobRecord;
+use crate::spec::{JobSpec, Target};
+use crate::stage::Stage;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use studio_error::{Error, Result, codes};
+use tokio_util::sync::CancellationToken;
+
+pub const NO_POD_PROVIDER: &str = "jobs.no_pod_provider";
+pub const TEARDOWN_FAILED: &str = "jobs.teardown_failed";
+
+/// Timings; the defaults suit real pods (a first start downloads tens of GB), tests shorten them.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Folder for normalised inputs and thumbnails (per job subfolders).
+    pub work_dir: PathBuf,
+    /// How often readiness is polled.
+    pub poll: Duration,
+    /// From pod created (or job start) to ComfyUI answering.
+    pub comfy_deadline: Duration,
+    /// From ComfyUI answering to every node and model present.
+    pub models_deadline: Duration,
+    /// Live cost event interval.
+    pub cost_tick: Duration,
+    /// How often the pod is checked for having vanished while the job runs.
+    pub pod_check: Duration,
+    pub teardown_attempts: u32,
+    pub speed: SpeedModel,
+}
+
+impl EngineConfig {
+    pub fn new(work_dir: PathBuf) -> Self {
+        Self {
+            work_dir,
+            poll: Duration::from_secs(3),
+            comfy_deadline: Duration::from_secs(25 * 60),
+            models_deadline: Duration::from_secs(30 * 60),
+            cost_tick: Duration::from_secs(1),
+            pod_check: Duration::from_secs(15),
+            teardown_attempts: 5,
+            speed: SpeedModel::default(),
+        }
+    }
+}
+
+/// A finished render.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    pub job: JobRecord,
+    pub entry: GalleryEntry,
+}
+
+/// The job engine. Cheap to clone; clones share the journal and backends.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) journal: Arc<Journal>,
+    pub(crate) pods: Option<Arc<dyn PodProvider>>,
+    pub(crate) servers: Arc<dyn ServerConnector>,
+    pub(crate) media: Arc<dyn MediaPrep>,
+    pub(crate) config: EngineConfig,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("journal", &self.journal.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the run needs besides the context: the stop token, the server once known, the meter.
+pub(crate) struct Live {
+    pub stop: Arc<Stop>,
+    pub server: Mutex<Option<Arc<dyn RenderServer>>>,
+    pub meter: Mutex<Option<AbortOnDrop>>,
+}
+
+impl Live {
+    pub fn new(cancel: CancellationToken) -> Self {
+        Self {
+            stop: Stop::new(cancel),
+            server: Mutex::new(None),
+            meter: Mutex::new(None),
+        }
+    }
+    pub fn server(&self) -> Option<Arc<dyn RenderServer>> {
+        self.server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Engine {
+    /// An engine without RunPod: only `Target::ComfyUrl` jobs can run.
+    pub fn new(
+        journal: Arc<Journal>,
+        servers: Arc<dyn ServerConnector>,
+        media: Arc<dyn MediaPrep>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            journal,
+            pods: None,
+            servers,
+            media,
+            config,
+        }
+    }
+
+    pub fn with_pods(mut self, pods: Arc<dyn PodProvider>) -> Self {
+        self.pods = Some(pods);
+        self
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    pub(crate) fn pods(&self) -> Result<&Arc<dyn PodProvider>> {
+        self.pods.as_ref().ok_or_else(|| {
+            Error::new(NO_POD_PROVIDER, "Rendering on RunPod needs an API key. Add it in Settings, or render on your own ComfyUI URL.")
+        })
+    }
+
+    /// The estimate for `frames` output frames: catalog price of the first GPU candidate x the
+    /// expected time (plus start-up for a new pod). Own servers cost nothing.
+    #[tracing::instrument(skip(self, spec), err(Debug))]
+    pub async fn estimate(&self, spec: &JobSpec, frames: u32) -> Result<Estimate> {
+        let steps = spec
+            .params
+            .get("steps")
+            .and_then(|v| v.as_u64())
+            .map_or(4, |s| s as u32);
+        let (rate, new_pod) = match &spec.target {
+            Target::NewPod { gpu_ids } => {
+                (self.pods()?.quote(gpu_ids).await?.rate_usd_per_hour, true)
+            }
+            Target::WarmPod { .. } | Target::ComfyUrl { .. } => (0.0, false),
+        };
+        Ok(estimate(&self.config.speed, rate, frames, steps, new_pod))
+    }
+
+    /// Journals a new job in `queued`; run it with [`Engine::run`].
+    pub fn submit(&self, spec: &JobSpec, estimate: Option<&Estimate>) -> Result<JobRecord> {
+        self.journal.create(spec, estimate)
+    }
+
+    /// Runs a queued job to its end. Every exit path terminates a pod the job started.
+    /// Returns the result on success; a failed or cancelled job returns its error (code
+    /// `cancelled`, `jobs.budget_reached`, ...) after teardown, and the journal keeps it.
+    #[tracing::instrument(skip(self, cancel, events), err(Debug))]
+    pub async fn run(
+        &self,
+        job_id: &str,
+        cancel: CancellationToken,
+        events: EventSink,
+    ) -> Result<JobOutcome> {
+        let rec = self.journal.get(job_id)?;
+        if rec.stage != Stage::Queued {
+            return Err(Error::new(
+                crate::journal::CONFLICT,
+                format!(
+                    "Job {job_id} is {}, not queued; it cannot be started again. Use Render again.",
+                    rec.stage.label()
+                ),
+            ));
+        }
+        let ctx = Ctx::new(
+            self.journal.clone(),
+            events,
+            job_id,
+            rec.stage,
+            rec.stage_started_ms,
+            rec.created_ms,
+        );
+        let live = Live::new(cancel);
+        let result = self.drive(&ctx, &rec.spec, &live).await;
+        self.finish(&ctx, &live, result).await
+    }
+
+    /// Settles a job after its steps: teardown, cost, gallery, final stage, final event.
+    pub(crate) async fn finish(
+        &self,
+        ctx: &Ctx,
+        live: &Live,
+        result: Result<Vec<PathBuf>>,
+    ) -> Result<JobOutcome> {
+        let result = match result {
+            // A stop that raced a step's own error explains it better ("budget reached").
+            Err(e) => Err(live.stop.error().unwrap_or(e)),
+            ok => ok,
+        };
+        if let Err(e) = &result {
+            tracing::warn!(job = %ctx.id, error = %e.chain(), "job ending with an error");
+            let _ = self.journal.set_error(&ctx.id, e);
+            self.interrupt_prompt(ctx, live).await;
+        }
+        // The meter stops before teardown so it cannot fire the budget during it.
+        drop(live.meter.lock().unwrap_or_else(|p| p.into_inner()).take());
+        ctx.enter(Stage::TearingDown)?;
+        self.teardown(ctx).await?;
+        let job = self.journal.get(&ctx.id)?;
+        let cost = job.cost_usd_at(now_ms());
+        self.journal.set_cost(&ctx.id, cost)?;
+        let end = match &result {
+            Ok(_) => Stage::Done,
+            Err(e) if e.is(codes::CANCELLED) => Stage::Cancelled,
+            Err(_) => Stage::Failed,
+        };
+        let entry = match &result {
+            Ok(outputs) => Some(self.add_to_gallery(ctx, outputs).await?),
+            Err(_) => None,
+        };
+        ctx.enter(end)?;
+        let job = self.journal.get(&ctx.id)?;
+        ctx.emit(JobEvent::Finished {
+            job_id: ctx.id.clone(),
+            stage: end,
+            outputs: job.outputs.clone(),
+            cost_usd: cost,
+            error: result.as_ref().err().map(ErrorInfo::from),
+        });
+        match (result, entry) {
+            (Ok(_), Some(entry)) => Ok(JobOutcome { job, entry }),
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(Error::internal("a finished job has no gallery entry")),
+        }
+    }
+
+    async fn add_to_gallery(&self, ctx: &Ctx, outputs: &[PathBuf]) -> Result<GalleryEntry> {
+        let video = outputs
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::internal("no output to add"))?;
+        let thumb_path = self.config.work_dir.join(&ctx.id).join("thumbnail.jpg");
+        if let Some(dir) = thumb_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // A missing thumbnail is cosmetic: the result still goes in the gallery.
+        let thumbnail = match self.media.thumbnail(&video, &thumb_path).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(job = %ctx.id, error = %e.chain(), "no thumbnail");
+                None
+            }
+        };
+        let job = self.journal.get(&ctx.id)?;
+        let entry = GalleryEntry::from_job(&job, video, thumbnail);
+        self.journal.gallery_add(&entry)?;
+        Ok(entry)
+    }
+
+    async fn interrupt_prompt(&self, ctx: &Ctx, live: &Live) {
+        let Ok(job) = self.journal.get(&ctx.id) else {
+            return;
+        };
+        if let (Some(prompt), Some(server)) = (job.prompt_id, live.server())
+            && matches!(job.stage, Stage::QueuedOnComfy | Stage::Generating)
+        {
+            let r = tokio::time::timeout(Duration::from_secs(10), server.interrupt(&prompt)).await;
+            tracing::info!(job = %ctx.id, ok = matches!(r, Ok(Ok(()))), "interrupt prompt");
+        }
+    }
+
+    /// Terminates the job's own pod and confirms it. A pod the user started by hand stays.
+    /// After a failed create, the pod is looked up by name: it may exist anyway.
+    #[tracing::instrument(skip(self, ctx), fields(job = %ctx.id), err(Debug))]
+    pub(crate) async fn teardown(&self, ctx: &Ctx) -> Result<()> {
+        let job = self.journal.get(&ctx.id)?;
+        if job.pod_ended_ms.is_some() {
+            return Ok(());
+        }
+        let pod_id = match (&job.pod, &job.pod_name) {
+            (Some(p), _) if p.owned => p.pod_id.clone(),
+            (Some(_), _) => return Ok(()),
+            (None, Some(name)) => match self.pods()?.find_by_name(name).await {
+                Ok(Some(p)) => p.pod_id,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(teardown_error(name, e)),
+            },
+            (None, None) => return Ok(()),
+        };
+        let pods = self.pods()?;
+        let mut last = None;
+        for attempt in 0..self.config.teardown_attempts.max(1) {
+            match pods.terminate(&pod_id).await {
+                Ok(()) => {
+                    self.journal.set_pod_ended(&ctx.id, now_ms())?;
+                    tracing::info!(pod = %pod_id, attempt, "pod terminated");
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(pod = %pod_id, attempt, error = %e.chain(), "terminate failed");
+                    last = Some(e);
+                    tokio::time::sleep(self.config.poll.min(Duration::from_secs(2))).await;
+                }
+            }
+        }
+        Err(teardown_error(
+            &pod_id,
+            last.unwrap_or_else(|| Error::internal("no attempt")),
+        ))
+    }
+}
+
+fn teardown_error(pod: &str, cause: Error) -> Error {
+    Error::new(
+        TEARDOWN_FAILED,
+        format!("Pod {pod} could not be terminated and may still be billing. Terminate it on the Pods screen (or `studio pods sweep`); the app retries at next start."),
+    )
+    .with_source(cause)
+}

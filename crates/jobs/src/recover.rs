@@ -1,0 +1,157 @@
+//! Recovery at start-up (and `studio jobs recover`): every unfinished job is settled. A job whose
+//! pod still runs and whose prompt is pending, running or done there is resumed; any other is
+//! torn down and marked interrupted with what it cost.
+
+use crate::backend::{PodState, PromptStatus, RenderServer};
+use crate::ctx::Ctx;
+use crate::engine::{Engine, Live};
+use crate::events::{ErrorInfo, EventSink, JobEvent};
+use crate::journal::now_ms;
+use crate::record::JobRecord;
+use crate::stage::Stage;
+use serde::Serialize;
+use std::sync::Arc;
+use studio_error::{Error, Result, codes};
+use tokio_util::sync::CancellationToken;
+
+pub const INTERRUPTED: &str = "jobs.interrupted";
+
+/// How one unfinished job was settled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recovered {
+    pub job_id: String,
+    /// The stage the journal held when the app started.
+    pub from: Stage,
+    /// Where it ended: done (resumed), interrupted, failed, cancelled; or `from` when it could not
+    /// be settled now (RunPod unreachable) and will be retried next time.
+    pub to: Stage,
+    pub cost_usd: f64,
+    pub error: Option<ErrorInfo>,
+}
+
+impl Engine {
+    /// Settles every unfinished job. Call once at start-up, before any new job runs.
+    #[tracing::instrument(skip_all)]
+    pub async fn recover(
+        &self,
+        cancel: CancellationToken,
+        events: EventSink,
+    ) -> Result<Vec<Recovered>> {
+        let mut out = Vec::new();
+        for rec in self.journal.unfinished()? {
+            let from = rec.stage;
+            let id = rec.id.clone();
+            let settled = self.settle(rec, cancel.clone(), events.clone()).await;
+            let job = self.journal.get(&id)?;
+            out.push(Recovered {
+                job_id: id,
+                from,
+                to: job.stage,
+                cost_usd: job.cost_usd.unwrap_or_else(|| job.cost_usd_at(now_ms())),
+                error: settled.err().as_ref().map(ErrorInfo::from),
+            });
+        }
+        Ok(out)
+    }
+
+    #[tracing::instrument(skip_all, fields(job = %rec.id, stage = rec.stage.as_str()), err(Debug))]
+    async fn settle(
+        &self,
+        rec: JobRecord,
+        cancel: CancellationToken,
+        events: EventSink,
+    ) -> Result<()> {
+        let ctx = Ctx::new(
+            self.journal.clone(),
+            events,
+            &rec.id,
+            rec.stage,
+            rec.stage_started_ms,
+            rec.created_ms,
+        );
+        let live = Live::new(cancel);
+        if let Some(server) = self.resumable(&rec).await? {
+            tracing::info!("resuming");
+            *live.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
+            if let Some(pod) = rec.pod.clone().filter(|p| p.owned) {
+                self.start_meter(&ctx, pod, rec.spec.budget_usd, &live);
+            }
+            let prompt = rec.prompt_id.clone().unwrap_or_default();
+            let result = self
+                .follow_and_fetch(&ctx, server.as_ref(), &prompt, &rec.spec.out_dir, &live)
+                .await;
+            return self.finish(&ctx, &live, result).await.map(|_| ());
+        }
+        // Not resumable: end the pod, then name the outcome the journal supports.
+        ctx.enter(Stage::TearingDown)?;
+        self.teardown(&ctx).await?;
+        let job = self.journal.get(&ctx.id)?;
+        let cost = job.cost_usd_at(now_ms());
+        self.journal.set_cost(&ctx.id, cost)?;
+        let end = match (rec.stage, job.error_code.as_deref()) {
+            (Stage::TearingDown, Some(codes::CANCELLED)) => Stage::Cancelled,
+            (Stage::TearingDown, Some(_)) => Stage::Failed,
+            _ => Stage::Interrupted,
+        };
+        let err = (end == Stage::Interrupted).then(|| {
+            Error::new(INTERRUPTED, format!(
+                "The app closed while this render was {}; its pod was terminated after costing ${cost:.2}. Render again to retry.",
+                rec.stage.label()
+            ))
+        });
+        if let Some(e) = &err {
+            self.journal.set_error(&ctx.id, e)?;
+        }
+        ctx.enter(end)?;
+        ctx.emit(JobEvent::Finished {
+            job_id: ctx.id.clone(),
+            stage: end,
+            outputs: job.outputs.clone(),
+            cost_usd: cost,
+            error: err.as_ref().map(ErrorInfo::from).or_else(|| {
+                job.error_code.clone().map(|code| ErrorInfo {
+                    code,
+                    message: job.error_message.clone().unwrap_or_default(),
+                })
+            }),
+        });
+        Ok(())
+    }
+
+    /// The server to resume on, when the pod still runs and the prompt is alive or done there.
+    async fn resumable(&self, rec: &JobRecord) -> Result<Option<Arc<dyn RenderServer>>> {
+        if !matches!(
+            rec.stage,
+            Stage::QueuedOnComfy | Stage::Generating | Stage::Downloading | Stage::Verifying
+        ) {
+            return Ok(None);
+        }
+        let (Some(prompt), Some(url)) = (&rec.prompt_id, &rec.comfy_url) else {
+            return Ok(None);
+        };
+        if let Some(pod) = &rec.pod {
+            // Not knowing whether the pod runs is no reason to mark the job interrupted:
+            // the error leaves it for the next attempt.
+            if self.pods()?.state(&pod.pod_id).await? == PodState::Gone {
+                // It ended without us (spot reclaim, dead-man timer): billing stopped at the
+                // latest now.
+                self.journal.set_pod_ended(&rec.id, now_ms())?;
+                return Ok(None);
+            }
+        }
+        let server = self.servers.connect(url, &rec.spec.manifest)?;
+        let status = match server.status(prompt).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e.chain(), "prompt status unknown; settling");
+                return Ok(None);
+            }
+        };
+        tracing::info!(?status, "prompt status on the server");
+        Ok(match status {
+            PromptStatus::Pending | PromptStatus::Running | PromptStatus::Done => Some(server),
+            PromptStatus::Unknown | PromptStatus::Failed(_) => None,
+        })
+    }
+}

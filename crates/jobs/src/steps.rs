@@ -1,0 +1,315 @@
+//! The steps of a render, each journaled (stage first, then the side effect).
+
+use crate::backend::{CreatedPod, PodState, RenderServer, RunEvent};
+use crate::ctx::Ctx;
+use crate::engine::{Engine, Live};
+use crate::events::{Direction, JobEvent, Throttle};
+use crate::journal::now_ms;
+use crate::meter::{self, MeterArgs};
+use crate::record::PodInfo;
+use crate::spec::{JobSpec, Target};
+use crate::stage::Stage;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use studio_error::{Error, Result};
+
+pub const COMFY_TIMEOUT: &str = "jobs.comfy_timeout";
+pub const MODELS_MISSING: &str = "jobs.models_missing";
+pub const NO_OUTPUT: &str = "jobs.no_output";
+pub const POD_NOT_RUNNING: &str = "jobs.pod_not_running";
+
+impl Engine {
+    pub(crate) async fn drive(
+        &self,
+        ctx: &Ctx,
+        spec: &JobSpec,
+        live: &Live,
+    ) -> Result<Vec<PathBuf>> {
+        let stop = &live.stop;
+        ctx.enter(Stage::CheckingInputs)?;
+        stop.guard(self.media.check(spec)).await?;
+
+        ctx.enter(Stage::Normalising)?;
+        let work = self.config.work_dir.join(&ctx.id);
+        std::fs::create_dir_all(&work)
+            .map_err(|e| Error::io(&format!("create {}", work.display()), e))?;
+        let progress = |fraction: f32| {
+            ctx.emit(JobEvent::Progress {
+                job_id: ctx.id.clone(),
+                stage: Stage::Normalising,
+                fraction,
+            })
+        };
+        let prepared = stop
+            .guard(self.media.normalise(spec, &work, &progress, &stop.token))
+            .await?;
+
+        let url = self.start_target(ctx, spec, live).await?;
+        self.journal.set_comfy_url(&ctx.id, &url)?;
+        let server = self.servers.connect(&url, &spec.manifest)?;
+        *live.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
+
+        self.wait_ready(ctx, server.as_ref(), live).await?;
+
+        ctx.enter(Stage::Uploading)?;
+        let mut uploads = BTreeMap::new();
+        for (input, file) in &prepared.files {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let throttle = Mutex::new(Throttle::default());
+            let progress = |done: u64, total: Option<u64>| {
+                if throttle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .should_emit(done, total)
+                {
+                    ctx.emit(JobEvent::Transfer {
+                        job_id: ctx.id.clone(),
+                        direction: Direction::Upload,
+                        file: name.clone(),
+                        done,
+                        total,
+                    });
+                }
+            };
+            let uploaded = stop.guard(server.upload(input, file, &progress)).await?;
+            uploads.insert(input.clone(), uploaded);
+        }
+        self.journal
+            .set_uploads(&ctx.id, &serde_json::to_value(&uploads).unwrap_or_default())?;
+
+        // The prompt id is ours and journaled before the POST, so a crash right after queueing
+        // still leaves an id that recovery can look up on the server.
+        let prompt_id = uuid::Uuid::new_v4().to_string();
+        self.journal.set_prompt(&ctx.id, &prompt_id)?;
+        ctx.enter(Stage::QueuedOnComfy)?;
+        let actual = stop
+            .guard(server.queue(&prompt_id, &uploads, &spec.params))
+            .await?;
+        if actual != prompt_id {
+            self.journal.set_prompt(&ctx.id, &actual)?;
+        }
+        self.follow_and_fetch(ctx, server.as_ref(), &actual, &spec.out_dir, live)
+            .await
+    }
+
+    /// Starts (or reuses) the machine and returns ComfyUI's URL.
+    async fn start_target(&self, ctx: &Ctx, spec: &JobSpec, live: &Live) -> Result<String> {
+        match &spec.target {
+            Target::ComfyUrl { url } => Ok(url.clone()),
+            Target::WarmPod { pod_id } => {
+                ctx.enter(Stage::StartingPod)?;
+                let pods = self.pods()?;
+                let p = live.stop.guard(pods.describe(pod_id)).await?;
+                if live.stop.guard(pods.state(pod_id)).await? == PodState::Gone {
+                    return Err(Error::new(
+                        POD_NOT_RUNNING,
+                        format!(
+                            "Pod {pod_id} is not running. Start it on the Pods screen, or render on a new pod."
+                        ),
+                    ));
+                }
+                self.record_pod(ctx, &p, false)?;
+                Ok(pods.comfy_url(pod_id))
+            }
+            Target::NewPod { gpu_ids } => {
+                ctx.enter(Stage::StartingPod)?;
+                let pods = self.pods()?.clone();
+                let name = pods.pod_name(&ctx.id);
+                self.journal.set_pod_name(&ctx.id, &name)?;
+                let created = match live.stop.guard(pods.create(&name, gpu_ids)).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // The create may have succeeded on RunPod's side (a 500 after creating,
+                        // or our cancel cutting the call): find it so teardown can end it.
+                        if let Ok(Some(p)) = pods.find_by_name(&name).await {
+                            self.record_pod(ctx, &p, true)?;
+                        }
+                        return Err(e);
+                    }
+                };
+                let info = self.record_pod(ctx, &created, true)?;
+                self.start_meter(ctx, info, spec.budget_usd, live);
+                Ok(pods.comfy_url(&created.pod_id))
+            }
+        }
+    }
+
+    pub(crate) fn record_pod(&self, ctx: &Ctx, p: &CreatedPod, owned: bool) -> Result<PodInfo> {
+        let info = PodInfo {
+            pod_id: p.pod_id.clone(),
+            gpu_id: p.gpu_id.clone(),
+            rate_usd_per_hour: p.rate_usd_per_hour,
+            created_ms: now_ms(),
+            owned,
+        };
+        self.journal.set_pod(&ctx.id, &info)?;
+        tracing::info!(job = %ctx.id, pod = %p.pod_id, gpu = %p.gpu_id, rate = p.rate_usd_per_hour, owned, "pod recorded");
+        Ok(info)
+    }
+
+    pub(crate) fn start_meter(
+        &self,
+        ctx: &Ctx,
+        pod: PodInfo,
+        budget_usd: Option<f64>,
+        live: &Live,
+    ) {
+        let Some(pods) = self.pods.clone() else {
+            return;
+        };
+        let m = meter::start(MeterArgs {
+            job_id: ctx.id.clone(),
+            events: ctx.events.clone(),
+            pod,
+            budget_usd,
+            tick: self.config.cost_tick,
+            pod_check: self.config.pod_check,
+            pods,
+            stop: live.stop.clone(),
+        });
+        *live.meter.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+    }
+
+    /// ComfyUI answering, then every node and model the manifest needs present.
+    async fn wait_ready(&self, ctx: &Ctx, server: &dyn RenderServer, live: &Live) -> Result<()> {
+        ctx.enter(Stage::WaitingForComfy)?;
+        let deadline = tokio::time::Instant::now() + self.config.comfy_deadline;
+        loop {
+            // Errors while the pod boots (proxy 502, connection refused) mean "not yet".
+            if let Ok(true) = live
+                .stop
+                .guard(server.is_up())
+                .await
+                .or_else(|e| stop_or(e, live))
+            {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    COMFY_TIMEOUT,
+                    format!(
+                        "ComfyUI did not answer within {} minutes. The pod was terminated; try another GPU or check the image in Settings.",
+                        self.config.comfy_deadline.as_secs() / 60
+                    ),
+                ));
+            }
+            live.stop
+                .guard(async {
+                    tokio::time::sleep(self.config.poll).await;
+                    Ok(())
+                })
+                .await?;
+        }
+        ctx.enter(Stage::WaitingForModels)?;
+        let deadline = tokio::time::Instant::now() + self.config.models_deadline;
+        loop {
+            let missing = live.stop.guard(server.missing_requirements()).await?;
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    MODELS_MISSING,
+                    format!(
+                        "The server still lacks {} after {} minutes. Use an image or network volume that has them.",
+                        missing.join(", "),
+                        self.config.models_deadline.as_secs() / 60
+                    ),
+                ));
+            }
+            live.stop
+                .guard(async {
+                    tokio::time::sleep(self.config.poll).await;
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+
+    /// Generating, downloading and verifying: shared by a fresh run and a recovered one.
+    pub(crate) async fn follow_and_fetch(
+        &self,
+        ctx: &Ctx,
+        server: &dyn RenderServer,
+        prompt_id: &str,
+        out_dir: &Path,
+        live: &Live,
+    ) -> Result<Vec<PathBuf>> {
+        let stop = &live.stop;
+        if matches!(ctx.stage(), Stage::QueuedOnComfy | Stage::Generating) {
+            let failed: Mutex<Option<Error>> = Mutex::new(None);
+            let on_event = |e: RunEvent| {
+                if let Err(err) = ctx.advance_from(Stage::QueuedOnComfy, Stage::Generating) {
+                    failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(err);
+                }
+                if let RunEvent::Progress { value, max } = e {
+                    ctx.emit(JobEvent::Sampling {
+                        job_id: ctx.id.clone(),
+                        value,
+                        max,
+                    });
+                }
+            };
+            stop.guard(server.follow(prompt_id, &on_event, &stop.token))
+                .await?;
+            if let Some(err) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                return Err(err);
+            }
+            ctx.advance_from(Stage::QueuedOnComfy, Stage::Generating)?;
+            ctx.enter(Stage::Downloading)?;
+        }
+        let mut outputs = self.journal.get(&ctx.id)?.outputs;
+        if ctx.stage() == Stage::Downloading || outputs.is_empty() {
+            ctx.enter(Stage::Downloading)?;
+            std::fs::create_dir_all(out_dir)
+                .map_err(|e| Error::io(&format!("create {}", out_dir.display()), e))?;
+            let throttle = Mutex::new(Throttle::default());
+            let progress = |file: &str, done: u64, total: Option<u64>| {
+                if throttle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .should_emit(done, total)
+                {
+                    ctx.emit(JobEvent::Transfer {
+                        job_id: ctx.id.clone(),
+                        direction: Direction::Download,
+                        file: file.to_string(),
+                        done,
+                        total,
+                    });
+                }
+            };
+            outputs = stop
+                .guard(server.download(prompt_id, out_dir, &progress))
+                .await?;
+            self.journal.set_outputs(&ctx.id, &outputs)?;
+        }
+        ctx.enter(Stage::Verifying)?;
+        if outputs.is_empty() {
+            return Err(Error::new(
+                NO_OUTPUT,
+                "The server finished but produced no video. Check the workflow's output node in the manifest.",
+            ));
+        }
+        for o in &outputs {
+            stop.guard(self.media.verify(o)).await?;
+        }
+        Ok(outputs)
+    }
+}
+
+/// While waiting, a backend error is "not up yet" unless the job was stopped.
+fn stop_or(e: Error, live: &Live) -> Result<bool> {
+    if live.stop.token.is_cancelled() {
+        Err(e)
+    } else {
+        Ok(false)
+    }
+}
