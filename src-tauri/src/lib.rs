@@ -29,6 +29,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::media::probe_media,
+            commands::media::check_pair,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::restore_default_settings,

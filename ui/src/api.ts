@@ -75,6 +75,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
   probeMedia: (path: string) => call<ProbedFile>("probe_media", { path }),
+  checkPair: (photo: string, video: string) => call<Check[]>("check_pair", { photo, video }),
   getSettings: () => call<SettingsView>("get_settings"),
   saveSettings: (settings: Settings) => call<SettingsView>("save_settings", { settings }),
   restoreDefaultSettings: () => call<SettingsView>("restore_default_settings"),

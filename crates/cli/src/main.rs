@@ -1,1 +1,49 @@
-fn main() {}
+//! `studio`: the command-line front end. It drives the same engine as the desktop app and
+//! exposes only what works.
+
+mod output;
+mod probe_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "studio",
+    version,
+    about = "SteadyDancer Studio from the command line: check media, and more as it lands."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Each subcommand lives in its own `*_cmd.rs` module; add one variant and one match arm here.
+#[derive(Subcommand)]
+enum Command {
+    /// Check a photo or video and print what the Create screen shows.
+    Probe(probe_cmd::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Probe(args) => probe_cmd::run(args),
+        }
+    })
+}
+
+/// Logs go to the data directory's log file only, so stdout stays clean for `--json`.
+fn init_logging() -> Option<studio_core::logging::LogGuard> {
+    let dir = studio_core::paths::data_dir().ok()?;
+    studio_core::logging::init(&dir, false).ok()
+}

@@ -30,3 +30,21 @@ pub async fn probe_media(path: PathBuf) -> Result<ProbedFile> {
     })
     .await
 }
+
+/// Findings about the photo and the video together that neither file shows on its own
+/// (for instance a portrait photo with a landscape dance).
+#[tauri::command]
+#[tracing::instrument]
+pub async fn check_pair(photo: PathBuf, video: PathBuf) -> Result<Vec<studio_media::Check>> {
+    super::blocking(move || {
+        let (photo, video) = (studio_media::probe(&photo)?, studio_media::probe(&video)?);
+        let shown: Vec<_> = photo.checks.iter().chain(&video.checks).collect();
+        Ok(
+            studio_media::check_inputs(&photo, &video, &studio_media::Limits::default())
+                .into_iter()
+                .filter(|c| !shown.contains(&c))
+                .collect(),
+        )
+    })
+    .await
+}

@@ -1,4 +1,5 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { api, type Check } from "../api";
 import { DropZone } from "../components/DropZone";
 import { MediaCard } from "../components/MediaCard";
 import { emptyInputs, merge, probeAll, type Inputs } from "../inputs";
@@ -16,6 +17,22 @@ export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void })
       setBusy(false);
     }
   }, []);
+
+  const [pairChecks, setPairChecks] = useState<Check[]>([]);
+  const photoPath = inputs.photo?.facts.path;
+  const videoPath = inputs.video?.facts.path;
+  useEffect(() => {
+    setPairChecks([]);
+    if (!photoPath || !videoPath) return;
+    let live = true;
+    api.checkPair(photoPath, videoPath).then(
+      (checks) => live && setPairChecks(checks),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [photoPath, videoPath]);
 
   const ready = inputs.photo && inputs.video;
   return (
@@ -46,6 +63,15 @@ export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void })
       <div className="next-step" data-testid="next-step">
         {ready ? (
           <>
+            {pairChecks.length > 0 && (
+              <ul className="checks" data-testid="pair-checks">
+                {pairChecks.map((c) => (
+                  <li key={c.code} className={`badge ${c.severity}`}>
+                    {c.message}
+                  </li>
+                ))}
+              </ul>
+            )}
             <p>
               Both files are ready. Rendering on a RunPod GPU is not in this version yet; add your
               RunPod key in Settings now so it is ready when it arrives.

@@ -1,0 +1,102 @@
+// Starts tauri-driver, opens the real app through WebDriver, and cleans up after itself.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Builder, By, until } from "selenium-webdriver";
+
+export const root = resolve(import.meta.dirname, "../../..");
+export const artifacts = join(root, "tests/e2e/.artifacts");
+
+export function appBinary() {
+  const bin = process.env.STUDIO_APP_BINARY ?? join(root, "target/debug/steadydancer-studio");
+  if (!existsSync(bin)) throw new Error(`app binary missing: ${bin} (build it with the custom-protocol feature first)`);
+  return bin;
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+async function waitForPort(port, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/status`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`tauri-driver did not listen on ${port} within ${ms} ms`);
+}
+
+/// One tauri-driver for a suite; `env` reaches the app (tauri-driver -> WebKitWebDriver -> app).
+export async function startDriver(env) {
+  const port = 4444 + Math.floor(Math.random() * 1000);
+  const nativePort = port + 1000;
+  const proc = spawn(
+    process.env.TAURI_DRIVER ?? "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort)],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  await waitForPort(port, 30_000);
+  return {
+    port,
+    async open() {
+      const driver = await new Builder()
+        .usingServer(`http://127.0.0.1:${port}/`)
+        .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
+        .build();
+      await driver.wait(until.elementLocated(By.css("[data-testid=screen-create]")), 60_000);
+      return driver;
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      await sleep(300);
+    },
+  };
+}
+
+export const byTest = (id) => By.css(`[data-testid="${id}"]`);
+
+export async function textOf(driver, id, ms = 20_000) {
+  const el = await driver.wait(until.elementLocated(byTest(id)), ms);
+  await driver.wait(until.elementIsVisible(el), ms);
+  return el.getText();
+}
+
+/// WebDriver cannot drag files from the desktop, so the test sends the very event the window
+/// emits for a native drop (`tauri://drag-drop` with the paths) through Tauri's event system;
+/// everything after it (probe, facts, errors) runs for real.
+export async function dropFiles(driver, paths) {
+  await driver.executeAsyncScript(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__
+       .invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths: arguments[0], position: { x: 400, y: 200 } } })
+       .then(() => done(null), (e) => done(String(e)));`,
+    paths,
+  ).then((err) => {
+    if (err) throw new Error(`drop failed: ${err}`);
+  });
+}
+
+export async function screenshot(driver, name) {
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, `${name}.png`), await driver.takeScreenshot(), "base64");
+}
+
+/// Real media files made with the ffmpeg CLI, plus a damaged one.
+export function makeMedia(dir) {
+  const video = join(dir, "dance.mp4");
+  const photo = join(dir, "photo.png");
+  const corrupt = join(dir, "broken.mp4");
+  const ff = (...args) => execFileSync("ffmpeg", ["-v", "error", "-y", ...args]);
+  ff("-f", "lavfi", "-i", "testsrc2=size=480x832:rate=25", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", video);
+  ff("-f", "lavfi", "-i", "smptebars=size=576x1024:rate=1", "-frames:v", "1", photo);
+  const bytes = readFileSync(video);
+  writeFileSync(corrupt, bytes.subarray(0, Math.floor(bytes.length / 3)));
+  return { video, photo, corrupt };
+}

@@ -1,0 +1,107 @@
+// The foundation in the real window: four screens, media facts, a clear error for a broken
+// file, and a key that survives a restart without ever touching the data folder.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { By, until } from "selenium-webdriver";
+import { dropFiles, byTest, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+
+const TEST_KEY = "rpa_E2E_SECRET_9f8e7d6c5b4a_4321";
+const dataDir = tempDir("studio-e2e-data-");
+const mediaDir = tempDir("studio-e2e-media-");
+let driverHost;
+let media;
+
+before(async () => {
+  media = makeMedia(mediaDir);
+  driverHost = await startDriver({ STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: "" });
+});
+
+after(async () => {
+  await driverHost?.stop();
+});
+
+test("the window shows the four screens and navigation works", async () => {
+  const driver = await driverHost.open();
+  try {
+    assert.equal(await driver.getTitle(), "SteadyDancer Studio");
+    for (const id of ["gallery", "pods", "settings", "create"]) {
+      await driver.findElement(byTest(`nav-${id}`)).click();
+      await driver.wait(until.elementLocated(byTest(`screen-${id}`)), 5_000);
+    }
+    await driver.findElement(byTest("nav-gallery")).click();
+    assert.match(await textOf(driver, "screen-gallery"), /No videos yet/);
+    await driver.findElement(byTest("nav-pods")).click();
+    assert.match(await textOf(driver, "screen-pods"), /No pods running/);
+  } finally {
+    await driver.quit();
+  }
+});
+
+test("dropping a photo and a video shows their facts; a broken file shows an error", async () => {
+  const driver = await driverHost.open();
+  try {
+    await dropFiles(driver, [media.photo, media.video]);
+    assert.equal(await textOf(driver, "video-dimensions"), "480 × 832 (portrait)");
+    assert.equal(await textOf(driver, "video-fps"), "25 fps");
+    assert.equal(await textOf(driver, "video-duration"), "2.0 s");
+    assert.match(await textOf(driver, "video-codec"), /h264/);
+    assert.equal(await textOf(driver, "photo-dimensions"), "576 × 1024 (portrait)");
+    const thumb = await driver.findElement(By.css("[data-testid=video-card] img.thumb"));
+    assert.match(await thumb.getAttribute("src"), /^data:image\/jpeg;base64,/);
+    await screenshot(driver, "create");
+
+    await dropFiles(driver, [media.corrupt]);
+    const error = await textOf(driver, "file-error");
+    assert.match(error, /broken\.mp4/);
+    assert.ok(error.length > "broken.mp4: ".length + 20, `a real explanation, got: ${error}`);
+    // The good files stay.
+    assert.equal(await textOf(driver, "video-dimensions"), "480 × 832 (portrait)");
+  } finally {
+    await driver.quit();
+  }
+});
+
+test("a key saved in Settings survives a restart and is never written to the data folder", async () => {
+  let driver = await driverHost.open();
+  try {
+    await driver.findElement(byTest("nav-settings")).click();
+    const input = await driver.wait(until.elementLocated(byTest("key-input")), 10_000);
+    await input.sendKeys(TEST_KEY);
+    await driver.findElement(byTest("key-save")).click();
+    assert.equal(await textOf(driver, "key-mask"), "••••••••4321");
+    // Preferences go to the store file.
+    const image = await driver.findElement(byTest("pod-image"));
+    await image.clear();
+    await image.sendKeys("ghcr.io/example/custom:1");
+    await driver.findElement(byTest("settings-save")).click();
+    await textOf(driver, "settings-saved");
+    await screenshot(driver, "settings");
+  } finally {
+    await driver.quit();
+  }
+
+  driver = await driverHost.open();
+  try {
+    await driver.findElement(byTest("nav-settings")).click();
+    assert.equal(await textOf(driver, "key-mask"), "••••••••4321");
+    assert.equal(await (await driver.findElement(byTest("pod-image"))).getAttribute("value"), "ghcr.io/example/custom:1");
+    const page = await driver.findElement(By.css("body")).getText();
+    assert.ok(!page.includes(TEST_KEY), "the key is not on screen");
+  } finally {
+    await driver.quit();
+  }
+
+  const store = execFileSync("cat", [`${dataDir}/settings.json`]).toString();
+  assert.match(store, /custom:1/);
+  // grep exits 1 when nothing matches: that is the pass.
+  let leaked = "";
+  try {
+    leaked = execFileSync("grep", ["-rl", "--", TEST_KEY.slice(4), dataDir]).toString();
+  } catch (e) {
+    assert.equal(e.status, 1, `grep failed: ${e}`);
+  }
+  assert.equal(leaked, "", `the key leaked into: ${leaked}`);
+  const logs = execFileSync("sh", ["-c", `cat ${dataDir}/logs/*`]).toString();
+  assert.match(logs, /API key saved to the keychain/);
+});
