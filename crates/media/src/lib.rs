@@ -35,13 +35,13 @@ use std::sync::Once;
 
 static INIT: Once = Once::new();
 
-/// Initialises FFmpeg once and keeps its own logging to errors only: our messages say what
+/// Initialises FFmpeg once and silences its own logging: our messages say what
 /// matters, and FFmpeg's chatter on stderr would confuse CLI users.
 pub fn init() {
     INIT.call_once(|| {
         if let Err(e) = ffmpeg_next::init() {
             tracing::error!(error = %e, "ffmpeg initialisation failed");
         }
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
     });
 }
