@@ -57,7 +57,8 @@ pub fn decode_frames(
         (f64::from(s.time_base()), s.start_time())
     };
     let start = if start == i64::MIN { 0 } else { start };
-    let mut decoder = open::open_decoder(&input, index, path, 2)?;
+    // 0: as many decoding threads as the machine has cores.
+    let mut decoder = open::open_decoder(&input, index, path, 0)?;
     let mut pump = FramePump::new(&mut input, &mut decoder, index, path);
     let mut converter: Option<RgbConverter> = None;
     let mut decoded = frame::Video::empty();

@@ -141,7 +141,7 @@ fn run(
     let mut input = open::open(path, || false)?;
     let index = open::video_stream(&input, path)?;
     let rotation = open::rotation(&input, index);
-    let (tb, start, duration) = {
+    let (tb, start, duration, avg_rate) = {
         let s = input
             .stream(index)
             .ok_or_else(|| Error::internal("The picture stream vanished."))?;
@@ -151,7 +151,7 @@ fn run(
             s.start_time()
         };
         let d = (s.duration() > 0).then(|| s.duration() as f64 * f64::from(s.time_base()));
-        (s.time_base(), start, d)
+        (s.time_base(), start, d, f64::from(s.avg_frame_rate()))
     };
     let container_secs = (input.duration() > 0).then(|| input.duration() as f64 / 1e6);
     let end = opts.trim_end.or(duration).or(container_secs);
@@ -171,11 +171,18 @@ fn run(
         }
     }
     let rate = encode::rate_fraction(opts.fps);
-    let mut decoder = open::open_decoder(&input, index, path, 2)?;
+    let mut decoder = open::open_decoder(&input, index, path, 0)?;
     let mut pump = FramePump::new(&mut input, &mut decoder, index, path);
     let mut writer = Mp4Writer::create(part, width, height, rate)?;
     let secs = f64::from(tb);
     let trim_offset = (opts.trim_start / secs).round() as i64;
+    // How long the last frame lasts, when the container does not say: one average frame.
+    let frame_ticks = if avg_rate > 0.0 {
+        (1.0 / (avg_rate * secs)).round().max(1.0) as i64
+    } else {
+        1
+    };
+    let mut end_pts = 0i64;
     let mut graph = None;
     let mut decoded = frame::Video::empty();
     let mut filtered = frame::Video::empty();
@@ -192,10 +199,14 @@ fn run(
         if t + secs * 0.5 < opts.trim_start {
             continue;
         }
-        if opts.trim_end.is_some_and(|e| t >= e - secs * 0.5) {
+        if let Some(e) = opts.trim_end.filter(|e| t >= e - secs * 0.5) {
+            end_pts = ((e - opts.trim_start) / secs).round() as i64;
             break;
         }
-        decoded.set_pts(Some(ts - start - trim_offset));
+        let pts = ts - start - trim_offset;
+        decoded.set_pts(Some(pts));
+        let lasts = decoded.packet().duration;
+        end_pts = pts + if lasts > 0 { lasts } else { frame_ticks };
         let g = match graph.as_mut() {
             Some(g) => g,
             None => {
@@ -205,7 +216,7 @@ fn run(
                 graph.insert(encode::build_graph(&decoded, tb, &spec)?)
             }
         };
-        feed(g, Some(&decoded), &mut filtered, &mut writer)?;
+        feed(g, Feed::Frame(&decoded), &mut filtered, &mut writer)?;
         if let Some(end) = end {
             let share = ((t - opts.trim_start) / (end - opts.trim_start)).clamp(0.0, 1.0) as f32;
             if share - last_reported >= 0.005 {
@@ -221,7 +232,7 @@ fn run(
             "no picture could be decoded in the chosen range",
         ));
     };
-    feed(&mut g, None, &mut filtered, &mut writer)?;
+    feed(&mut g, Feed::End(end_pts), &mut filtered, &mut writer)?;
     if writer.frames == 0 {
         return Err(invalid(
             "The chosen trim range holds no frames. Choose a longer range.",
@@ -230,10 +241,17 @@ fn run(
     writer.finish()
 }
 
-/// Sends one frame (or the end, for `None`) through the graph and encodes what comes out.
+enum Feed<'a> {
+    Frame(&'a frame::Video),
+    /// The input ends at this pts: the constant-rate filter fills up to it, so the last frame
+    /// gets its full time (flushing without it drops the final output frame).
+    End(i64),
+}
+
+/// Sends one frame (or the end) through the graph and encodes what comes out.
 fn feed(
     graph: &mut ff::filter::Graph,
-    frame: Option<&frame::Video>,
+    frame: Feed<'_>,
     filtered: &mut frame::Video,
     writer: &mut Mp4Writer,
 ) -> Result<()> {
@@ -250,8 +268,8 @@ fn feed(
             .ok_or_else(|| Error::internal("Filter input missing."))?;
         let mut source = src.source();
         match frame {
-            Some(f) => source.add(f).map_err(fail)?,
-            None => source.flush().map_err(fail)?,
+            Feed::Frame(f) => source.add(f).map_err(fail)?,
+            Feed::End(pts) => source.close(pts).map_err(fail)?,
         }
     }
     let mut out = graph

@@ -113,7 +113,8 @@ pub(crate) fn codec_name(id: codec::Id) -> &'static str {
     }
 }
 
-/// Opens a decoder for the stream; `threads > 1` trades a few frames of latency for speed.
+/// Opens a decoder for the stream. `threads` other than 1 (0 = one per core) decodes several
+/// frames at once: faster, at a few frames of latency.
 pub(crate) fn open_decoder(
     input: &Input,
     index: usize,
@@ -130,7 +131,7 @@ pub(crate) fn open_decoder(
     }
     let mut ctx = codec::context::Context::from_parameters(params)
         .map_err(|e| err::unsupported_codec(path, codec_name(id)).with_source(e))?;
-    if threads > 1 {
+    if threads != 1 {
         ctx.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
             count: threads,

@@ -341,3 +341,21 @@ fn anamorphic_input_is_squared_before_cropping() {
     let red = pixel(&f, 70, 50);
     assert!(red[0] > 200 && red[2] < 60, "{red:?}");
 }
+
+#[test]
+fn whole_clip_keeps_its_full_length() {
+    // 2 s at 25 fps becomes exactly 32 frames at 16 fps: the last frame is not lost at the end.
+    let fx = Fixtures::new();
+    let out = fx.path("full.mp4");
+    let report = normalise(
+        &marked(&fx),
+        &out,
+        &opts(320, 240, Fit::Crop),
+        |_| {},
+        &no_cancel(),
+    )
+    .unwrap();
+    assert_eq!(report.frames, 32);
+    assert!((report.duration_secs - 2.0).abs() < 1e-9);
+    assert_eq!(probe(&out).unwrap().frame_count, Some(32));
+}
