@@ -35,13 +35,45 @@ use std::sync::Once;
 
 static INIT: Once = Once::new();
 
-/// Initialises FFmpeg once and silences its own logging: our messages say what
-/// matters, and FFmpeg's chatter on stderr would confuse CLI users.
+/// Initialises FFmpeg once and silences its own logging. FFmpeg prints lines such as
+/// "moov atom not found" for every bad file; our errors already say what happened in plain words,
+/// and the CLI promises a one-line reason. For debugging set `STUDIO_FFMPEG_LOG` to `error`,
+/// `warning`, `info` or `debug`.
 pub fn init() {
     INIT.call_once(|| {
         if let Err(e) = ffmpeg_next::init() {
             tracing::error!(error = %e, "ffmpeg initialisation failed");
         }
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+        ffmpeg_next::util::log::set_level(ffmpeg_log_level(
+            std::env::var("STUDIO_FFMPEG_LOG").ok().as_deref(),
+        ));
     });
+}
+
+fn ffmpeg_log_level(setting: Option<&str>) -> ffmpeg_next::util::log::Level {
+    use ffmpeg_next::util::log::Level;
+    match setting.map(str::to_ascii_lowercase).as_deref() {
+        Some("error") => Level::Error,
+        Some("warning") => Level::Warning,
+        Some("info") => Level::Info,
+        Some("debug") => Level::Debug,
+        _ => Level::Quiet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ffmpeg_next::util::log::Level;
+
+    #[test]
+    fn ffmpeg_is_quiet_unless_asked() {
+        assert_eq!(ffmpeg_log_level(None), Level::Quiet);
+        assert_eq!(ffmpeg_log_level(Some("nonsense")), Level::Quiet);
+        assert_eq!(ffmpeg_log_level(Some("Warning")), Level::Warning);
+        init();
+        if std::env::var_os("STUDIO_FFMPEG_LOG").is_none() {
+            assert_eq!(ffmpeg_next::util::log::get_level(), Ok(Level::Quiet));
+        }
+    }
 }
