@@ -54,7 +54,7 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 fn validate(opts: &NormaliseOptions) -> Result<(u32, u32)> {
-    if !(opts.fps.is_finite() && opts.fps > 0.0 && opts.fps <= 240.0) {
+    if !(opts.fps.is_finite() && opts.fps >= 1.0 && opts.fps <= 240.0) {
         return Err(invalid(format!(
             "The frame rate {} is not usable; choose one between 1 and 240 (16 suits SteadyDancer).",
             opts.fps

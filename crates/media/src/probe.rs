@@ -64,7 +64,9 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let kind = if is_image(&format_name, id, stream_frames) {
+    let duration = seconds(stream_duration, time_base)
+        .or_else(|| (container_duration > 0).then(|| container_duration as f64 / 1e6));
+    let kind = if is_image(&format_name, id, stream_frames, duration) {
         MediaKind::Image
     } else {
         MediaKind::Video
@@ -73,8 +75,6 @@ pub fn probe(path: &Path) -> Result<MediaFacts> {
     let (duration_secs, frame_rate, frame_count, variable_frame_rate) = match kind {
         MediaKind::Image => (None, None, None, false),
         MediaKind::Video => {
-            let duration = seconds(stream_duration, time_base)
-                .or_else(|| (container_duration > 0).then(|| container_duration as f64 / 1e6));
             let rate = rate_of(avg_rate).or_else(|| rate_of(real_rate));
             let count = if stream_frames > 0 {
                 Some(stream_frames as u64)
@@ -172,14 +172,25 @@ fn check_tail(
     }
 }
 
-/// Still pictures come through FFmpeg's image demuxers, or as a single frame of a picture codec.
-fn is_image(format_name: &str, id: Id, frames: i64) -> bool {
+/// Still pictures come through FFmpeg's image demuxers, or as a single frame of a picture codec
+/// (a frame count of 0 means unknown: then a clip lasting more than a blink is motion JPEG or an
+/// animated GIF, so a video).
+fn is_image(format_name: &str, id: Id, frames: i64, duration: Option<f64>) -> bool {
     let image_demuxer = format_name == "image2" || format_name.ends_with("_pipe");
     let picture_codec = matches!(
         id,
-        Id::PNG | Id::MJPEG | Id::WEBP | Id::BMP | Id::TIFF | Id::JPEG2000 | Id::PPM | Id::PAM
+        Id::PNG
+            | Id::MJPEG
+            | Id::WEBP
+            | Id::BMP
+            | Id::TIFF
+            | Id::JPEG2000
+            | Id::PPM
+            | Id::PAM
+            | Id::GIF
     );
-    image_demuxer || (picture_codec && frames <= 1)
+    let single = frames == 1 || (frames <= 0 && duration.is_none_or(|d| d < 0.2));
+    image_demuxer || (picture_codec && single)
 }
 
 fn seconds(value: i64, time_base: Rational) -> Option<f64> {
@@ -260,6 +271,20 @@ mod tests {
         let mut pts: Vec<i64> = (0..25).map(|i| i * 40).collect();
         pts.extend((1..25).map(|i| 960 + i * 80));
         assert!(is_variable(pts));
+    }
+
+    #[test]
+    fn still_or_moving_pictures() {
+        assert!(is_image("png_pipe", Id::PNG, 0, None));
+        assert!(is_image("gif", Id::GIF, 0, Some(0.1)));
+        assert!(!is_image("gif", Id::GIF, 0, Some(2.0)));
+        assert!(!is_image("matroska,webm", Id::MJPEG, 0, Some(3.0)));
+        assert!(!is_image(
+            "mov,mp4,m4a,3gp,3g2,mj2",
+            Id::H264,
+            1,
+            Some(0.04)
+        ));
     }
 
     #[test]

@@ -258,3 +258,12 @@ fn scrambled_picture_data_ends_quickly() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn animated_gif_is_a_video_and_still_gif_an_image() {
+    let fx = Fixtures::new();
+    let moving = fx.clip("dance.gif", "160x120", 10, 1.0, &[]);
+    assert_eq!(probe(&moving).expect("probe").kind, MediaKind::Video);
+    let still = fx.still("photo.gif", "160x120");
+    assert_eq!(probe(&still).expect("probe").kind, MediaKind::Image);
+}
