@@ -1,1 +1,23 @@
-//! Pod lifecycle on RunPod: spec, journal, readiness, teardown, cost meter, orphan sweep
+//! Pod lifecycle on RunPod: spec with defaults, journal in SQLite, start with a candidate walk
+//! and lookup-by-name after any create error, readiness stages with deadlines, terminate and
+//! confirm, cost meter, budget cap, orphan sweep, and the in-pod dead-man timer.
+
+mod create;
+pub mod deadman;
+pub mod events;
+pub mod journal;
+mod manager;
+pub mod probe;
+mod readiness;
+pub mod spec;
+mod sweep;
+mod teardown;
+
+pub use deadman::DeadMan;
+pub use events::{CostMeter, PodEvent, Reporter, Stage};
+pub use journal::{Journal, JournalPod};
+pub use manager::{Deadlines, LifecycleConfig, PodManager, ReadyPod, codes};
+pub use probe::ReadinessProbe;
+pub use spec::{COMFY_PORT, NAME_PREFIX, PodSpec, new_pod_name};
+pub use sweep::{PodView, SweptPod};
+pub use teardown::Terminated;

@@ -1,0 +1,154 @@
+//! Our pods as RunPod lists them (name prefix), with live cost from the journal's captured
+//! rate, and the orphan sweep: pods of ours that no live job owns are terminated.
+
+use crate::events::Reporter;
+use crate::journal::{JournalPod, states};
+use crate::manager::PodManager;
+use crate::probe::ReadinessProbe;
+use crate::spec::NAME_PREFIX;
+use serde::Serialize;
+use std::collections::HashSet;
+use studio_error::Result;
+use studio_runpod::{Pod, PodStatus};
+use time::OffsetDateTime;
+
+/// One row of the Pods screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodView {
+    pub pod_id: String,
+    pub name: String,
+    pub status: PodStatus,
+    pub gpu_id: Option<String>,
+    /// From the journal when the app made the pod, else RunPod's `cost` field.
+    pub rate_per_hour: f64,
+    pub uptime_secs: Option<f64>,
+    pub cost_usd: Option<f64>,
+    /// The readiness stage the journal last recorded.
+    pub stage: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// A pod the sweep terminated (or failed to).
+#[derive(Debug, Clone, Serialize)]
+pub struct SweptPod {
+    pub view: PodView,
+    pub terminated: bool,
+    pub error: Option<String>,
+}
+
+fn view(pod: &Pod, row: Option<&JournalPod>, now: OffsetDateTime) -> PodView {
+    let (rate, uptime, cost) = match row {
+        Some(r) if r.created_at.is_some() => {
+            let secs = r.billed_seconds(now);
+            (r.rate_per_hour, Some(secs), Some(r.cost_so_far(now)))
+        }
+        _ => {
+            let secs = pod
+                .runtime
+                .as_ref()
+                .and_then(|r| r.uptime)
+                .map(|u| u as f64);
+            (pod.cost, secs, secs.map(|s| s * pod.cost / 3600.0))
+        }
+    };
+    PodView {
+        pod_id: pod.id.clone(),
+        name: pod.name.clone(),
+        status: pod.status,
+        gpu_id: pod.gpu.as_ref().map(|g| g.id.clone()),
+        rate_per_hour: rate,
+        uptime_secs: uptime,
+        cost_usd: cost,
+        stage: row.and_then(|r| r.stage.clone()),
+        owner: row.and_then(|r| r.owner.clone()),
+    }
+}
+
+impl<P: ReadinessProbe> PodManager<P> {
+    /// Every pod of ours RunPod lists, and the journal settled against that list: pods the
+    /// journal thinks alive but RunPod no longer has are recorded as terminated, and intents
+    /// whose pod was created after all get their id.
+    #[tracing::instrument(skip(self))]
+    pub async fn list(&self) -> Result<Vec<PodView>> {
+        let pods: Vec<Pod> = self
+            .client
+            .list_pods()
+            .await?
+            .into_iter()
+            .filter(|p| p.name.starts_with(NAME_PREFIX))
+            .collect();
+        let now = OffsetDateTime::now_utc();
+        let journal = self.journal();
+        for row in journal.unsettled()? {
+            match &row.pod_id {
+                Some(id) if !pods.iter().any(|p| &p.id == id) => {
+                    journal.record_terminated(id)?;
+                }
+                None => match pods.iter().find(|p| p.name == row.name) {
+                    Some(p) => journal.record_created(&row.name, &p.id, row.rate_per_hour)?,
+                    None => journal.record_abandoned(&row.name, "no pod by this name")?,
+                },
+                _ => {}
+            }
+        }
+        let mut out = Vec::with_capacity(pods.len());
+        for pod in &pods {
+            let row = journal.by_pod_id(&pod.id)?;
+            out.push(view(pod, row.as_ref(), now));
+        }
+        Ok(out)
+    }
+
+    /// Pods of ours that no live job owns. `owned` holds pod ids of live jobs; the journal's
+    /// owner column counts too unless `ignore_journal_owner` (the app's start-up, when no job is
+    /// live yet, passes the live ids explicitly).
+    pub async fn orphans(&self, owned: &HashSet<String>) -> Result<Vec<PodView>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|v| !owned.contains(&v.pod_id))
+            .filter(|v| v.status != PodStatus::Terminated)
+            .collect())
+    }
+
+    /// Terminates every orphan and says what each cost.
+    #[tracing::instrument(skip(self, reporter))]
+    pub async fn sweep(
+        &self,
+        owned: &HashSet<String>,
+        reporter: &Reporter,
+    ) -> Result<Vec<SweptPod>> {
+        let mut out = Vec::new();
+        for mut v in self.orphans(owned).await? {
+            match self.terminate(&v.pod_id, reporter).await {
+                Ok(t) => {
+                    if let Some(c) = t.cost_usd {
+                        v.cost_usd = Some(c);
+                    }
+                    out.push(SweptPod {
+                        view: v,
+                        terminated: true,
+                        error: None,
+                    });
+                }
+                Err(e) => out.push(SweptPod {
+                    view: v,
+                    terminated: false,
+                    error: Some(e.message().to_string()),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pods the journal still considers live (for start-up recovery and the close warning).
+    pub fn unsettled(&self) -> Result<Vec<JournalPod>> {
+        Ok(self
+            .journal()
+            .unsettled()?
+            .into_iter()
+            .filter(|r| r.state != states::INTENT || r.pod_id.is_some())
+            .collect())
+    }
+}
