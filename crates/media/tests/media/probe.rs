@@ -220,6 +220,7 @@ fn anamorphic_video_reports_displayed_size() {
     assert_eq!((facts.width, facts.height), (640, 240));
 }
 
+#[cfg(unix)]
 #[test]
 fn named_pipe_is_refused_without_blocking() {
     let fx = Fixtures::new();
