@@ -1,1 +1,23 @@
-//! ComfyUI client, workflow manifests and templates
+//! ComfyUI client, workflow manifests and templates. Knows nothing of RunPod or Tauri: give it a
+//! server URL (a pod's proxy URL, or a ComfyUI of the user's own) and a manifest.
+
+mod client;
+mod download;
+pub mod errors;
+mod events;
+mod follow;
+mod manifest;
+mod readiness;
+mod render;
+mod template;
+mod upload;
+
+pub use client::{ClientConfig, ComfyClient, QueuedPrompt};
+pub use download::{OutputFile, outputs_of, safe_file_name};
+pub use events::{ComfyEvent, history_outcome, parse_message, run_error};
+pub use follow::Follower;
+pub use manifest::{Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target};
+pub use readiness::{Readiness, choices, missing_models, missing_nodes};
+pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render};
+pub use template::{check_value, fill, parse_param};
+pub use tokio_util::sync::CancellationToken;
