@@ -1,0 +1,94 @@
+//! The orphan sweep and start-up recovery from the journal.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::rig;
+use std::collections::HashSet;
+use studio_pods::{Journal, journal::states};
+
+#[tokio::test]
+async fn sweep_terminates_orphans_of_ours_only() {
+    let r = rig().await;
+    let orphan = r.standin.inject_pod("sds-orphan01", "NVIDIA H100 PCIe");
+    let owned = r.standin.inject_pod("sds-owned001", "NVIDIA H100 PCIe");
+    let foreign = r
+        .standin
+        .inject_pod("someone-elses", "NVIDIA GeForce RTX 4090");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    let listed = r.manager.list().await.unwrap();
+    let ids: HashSet<_> = listed.iter().map(|v| v.pod_id.clone()).collect();
+    assert_eq!(ids, HashSet::from([orphan.clone(), owned.clone()]));
+
+    let owned_set = HashSet::from([owned.clone()]);
+    let swept = r.manager.sweep(&owned_set, &r.reporter).await.unwrap();
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].view.pod_id, orphan);
+    assert!(swept[0].terminated);
+    let billing = r.standin.billing();
+    let still: HashSet<_> = billing
+        .iter()
+        .filter(|b| b.billing)
+        .map(|b| b.id.clone())
+        .collect();
+    assert_eq!(still, HashSet::from([owned.clone(), foreign.clone()]));
+
+    // Clean up so nothing is left billing.
+    r.manager.terminate(&owned, &r.reporter).await.unwrap();
+    r.manager.client().delete_pod(&foreign).await.unwrap();
+    r.assert_nothing_billing();
+}
+
+#[tokio::test]
+async fn a_crash_between_create_and_id_is_recovered_from_the_journal() {
+    let r = rig().await;
+    // The app wrote its intent, RunPod made the pod, and the app died before learning the id.
+    let journal_path = r.dir.path().join("pods.sqlite");
+    let pod_id = r
+        .standin
+        .inject_pod("sds-crash001", "NVIDIA A100 80GB PCIe");
+    {
+        let j = Journal::open(&journal_path).unwrap();
+        j.record_intent("sds-crash001", "NVIDIA A100 80GB PCIe", 1.64)
+            .unwrap();
+    }
+    let unsettled = r.manager.unsettled().unwrap();
+    assert!(
+        unsettled.is_empty(),
+        "an intent without an id is not yet a pod"
+    );
+
+    let swept = r.manager.sweep(&HashSet::new(), &r.reporter).await.unwrap();
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].view.pod_id, pod_id);
+    assert!(swept[0].view.cost_usd.is_some());
+    let row = Journal::open(&journal_path)
+        .unwrap()
+        .get("sds-crash001")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, states::TERMINATED);
+    assert_eq!(row.pod_id.as_deref(), Some(pod_id.as_str()));
+    r.assert_nothing_billing();
+}
+
+#[tokio::test]
+async fn pods_gone_outside_the_app_are_settled_in_the_journal() {
+    let r = rig().await;
+    let ready = r
+        .manager
+        .start(
+            &studio_pods::PodSpec::default(),
+            &r.reporter,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    // Someone terminates it in the RunPod console.
+    r.manager.client().delete_pod(&ready.pod_id).await.unwrap();
+    assert_eq!(r.manager.unsettled().unwrap().len(), 1);
+    assert!(r.manager.list().await.unwrap().is_empty());
+    assert!(r.manager.unsettled().unwrap().is_empty());
+    r.assert_nothing_billing();
+}
