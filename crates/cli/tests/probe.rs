@@ -12,7 +12,15 @@ fn studio() -> Command {
 
 fn make_video(path: &Path) {
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x480:rate=30"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x480:rate=30",
+        ])
         .args(["-t", "1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
         .arg(path)
         .status()
@@ -27,7 +35,11 @@ fn probe_prints_the_facts_as_text_and_json() {
     make_video(&video);
 
     let out = studio().arg("probe").arg(&video).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("clip.mp4: video"), "{text}");
     assert!(text.contains("320 x 480"), "{text}");
@@ -67,5 +79,9 @@ fn a_bad_file_exits_2_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["error"]["code"], "media.not_found");
-    assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }
