@@ -220,7 +220,19 @@ impl ComfyClient {
     /// connection we can ask the server whether it took the prompt before sending it again.
     #[tracing::instrument(skip(self, prompt), fields(url = %self.base))]
     pub async fn queue_prompt(&self, prompt: &Value) -> Result<QueuedPrompt> {
-        let prompt_id = uuid::Uuid::new_v4().to_string();
+        self.queue_prompt_with_id(prompt, &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// As [`Self::queue_prompt`] with the caller's prompt id (a UUID), so a journal can record
+    /// the id before the request goes out.
+    #[tracing::instrument(skip(self, prompt), fields(url = %self.base))]
+    pub async fn queue_prompt_with_id(
+        &self,
+        prompt: &Value,
+        prompt_id: &str,
+    ) -> Result<QueuedPrompt> {
+        let prompt_id = prompt_id.to_string();
         let body = json!({"prompt": prompt, "client_id": self.client_id, "prompt_id": prompt_id});
         let mut attempt = 0;
         loop {

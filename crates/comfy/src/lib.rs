@@ -18,6 +18,6 @@ pub use events::{ComfyEvent, history_outcome, parse_message, run_error};
 pub use follow::Follower;
 pub use manifest::{Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target};
 pub use readiness::{Readiness, choices, missing_models, missing_nodes};
-pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render};
+pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render, verify_download};
 pub use template::{check_value, fill, parse_param};
 pub use tokio_util::sync::CancellationToken;

@@ -120,18 +120,8 @@ impl Manifest {
             )
             .with_source(e)
         })?;
-        let raw: RawManifest = toml::from_str(&text).map_err(|e| {
-            Error::new(
-                MANIFEST_INVALID,
-                format!(
-                    "The workflow manifest {} is not valid: {}. See workflows/README.md for the \
-                     format.",
-                    path.display(),
-                    e.message()
-                ),
-            )
-            .with_source(e)
-        })?;
+        let raw: RawManifest =
+            toml::from_str(&text).map_err(|e| toml_error(&path.display().to_string(), &text, e))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let workflow_path = dir.join(&raw.workflow);
         let json = std::fs::read_to_string(&workflow_path).map_err(|e| {
@@ -150,12 +140,8 @@ impl Manifest {
     /// Builds a manifest from TOML and workflow JSON held in memory (`workflow_path` is only
     /// reported).
     pub fn from_strs(manifest_toml: &str, workflow_json: &str) -> Result<Self> {
-        let raw: RawManifest = toml::from_str(manifest_toml).map_err(|e| {
-            Error::new(
-                MANIFEST_INVALID,
-                format!("The workflow manifest is not valid: {}.", e.message()),
-            )
-        })?;
+        let raw: RawManifest = toml::from_str(manifest_toml)
+            .map_err(|e| toml_error("(in memory)", manifest_toml, e))?;
         let path = PathBuf::from(&raw.workflow);
         Self::from_parts(raw, workflow_json, path)
     }
@@ -292,6 +278,27 @@ impl Manifest {
             })
             .collect()
     }
+}
+
+fn toml_error(path: &str, text: &str, e: toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| {
+            format!(
+                " (line {})",
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            )
+        })
+        .unwrap_or_default();
+    Error::new(
+        MANIFEST_INVALID,
+        format!(
+            "The workflow manifest {path} is not valid{line}: {}. See workflows/README.md for \
+             the format.",
+            e.message().trim_end_matches('.')
+        ),
+    )
+    .with_source(e)
 }
 
 fn parse_workflow(json: &str, path: &Path) -> Result<Map<String, Value>> {

@@ -97,6 +97,13 @@ pub async fn render(
         }
     }
 
+    // Sizes are checked for every input before any upload, so nothing is sent in vain.
+    for name in manifest.inputs.keys() {
+        if let Some(path) = request.inputs.get(name) {
+            client.check_upload_size(path)?;
+        }
+    }
+
     events(RenderEvent::Checking);
     until_cancelled(&cancel, client.ensure_ready(manifest)).await?;
 
@@ -185,7 +192,7 @@ async fn fetch(
         }),
     )
     .await?;
-    let bytes = verify(&path, out).await?;
+    let bytes = verify_download(&path, out).await?;
     Ok(RenderedFile {
         path,
         bytes,
@@ -195,8 +202,9 @@ async fn fetch(
     })
 }
 
-/// A video must be non-empty and look like MP4/MOV (an `ftyp` box first).
-async fn verify(path: &Path, out: &OutputFile) -> Result<u64> {
+/// Checks a downloaded output: non-empty, and a video must look like MP4/MOV (an `ftyp` box
+/// first). Returns its size in bytes.
+pub async fn verify_download(path: &Path, out: &OutputFile) -> Result<u64> {
     let bad = |why: &str| {
         Error::new(
             BAD_OUTPUT,

@@ -35,6 +35,31 @@ impl UploadedFile {
 }
 
 impl ComfyClient {
+    /// Refuses a file over the server's upload limit without sending anything.
+    pub fn check_upload_size(&self, path: &Path) -> Result<()> {
+        let total = std::fs::metadata(path)
+            .map_err(|e| Error::io(&format!("read the size of {}", path.display()), e))?
+            .len();
+        self.size_fits(path, total)
+    }
+
+    fn size_fits(&self, path: &Path, total: u64) -> Result<()> {
+        let limit = self.config.max_upload_bytes;
+        if total > limit {
+            return Err(Error::new(
+                UPLOAD_TOO_LARGE,
+                format!(
+                    "{} is {:.1} MB, over the server's upload limit of {:.1} MB. Shorten the \
+                     video or lower its resolution, then try again.",
+                    path.display(),
+                    total as f64 / 1e6,
+                    limit as f64 / 1e6
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Uploads `path` as an input file; `progress(sent, total)` is called as bytes go out.
     #[tracing::instrument(skip(self, progress), fields(url = %self.base_url(), file = %path.display()))]
     pub async fn upload(
@@ -50,19 +75,7 @@ impl ComfyClient {
             .await
             .map_err(|e| Error::io(&format!("read the size of {}", path.display()), e))?
             .len();
-        let limit = self.config.max_upload_bytes;
-        if total > limit {
-            return Err(Error::new(
-                UPLOAD_TOO_LARGE,
-                format!(
-                    "{} is {:.1} MB, over the server's upload limit of {:.1} MB. Shorten the \
-                     video or lower its resolution, then try again.",
-                    path.display(),
-                    total as f64 / 1e6,
-                    limit as f64 / 1e6
-                ),
-            ));
-        }
+        self.size_fits(path, total)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -123,6 +123,7 @@ pub(crate) struct Shared {
     pub counter: AtomicU64,
     pub uploads: AtomicUsize,
     pub prompts: AtomicUsize,
+    pub ranged_views: AtomicUsize,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -186,6 +187,7 @@ impl StandinComfy {
             counter: AtomicU64::new(0),
             uploads: AtomicUsize::new(0),
             prompts: AtomicUsize::new(0),
+            ranged_views: AtomicUsize::new(0),
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -228,6 +230,11 @@ impl StandinComfy {
     /// `POST /prompt` requests answered 200.
     pub fn prompts_accepted(&self) -> usize {
         self.shared.prompts.load(Ordering::SeqCst)
+    }
+
+    /// `/view` requests that asked for a byte range (resumed downloads).
+    pub fn ranged_downloads(&self) -> usize {
+        self.shared.ranged_views.load(Ordering::SeqCst)
     }
 
     pub fn history(&self, prompt_id: &str) -> Option<Value> {

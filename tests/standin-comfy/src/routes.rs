@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 type St = State<Arc<Shared>>;
 
@@ -341,26 +341,33 @@ async fn view(State(s): St, Query(q): Query<ViewQuery>, headers: HeaderMap) -> R
             .into_response();
     }
     let offset = start.unwrap_or(0);
+    if start.is_some() {
+        s.ranged_views.fetch_add(1, Ordering::SeqCst);
+    }
     if file.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     let cut = lock(&s.faults).cut_download_after.take();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     let body = match cut {
-        // Send `n` bytes, then fail the body: the connection drops short of Content-Length.
+        // Send `n` bytes, let them reach the client, then fail the body: the connection drops
+        // short of its Content-Length.
         Some(n) => {
-            let mut left = n;
-            Body::from_stream(stream.map(move |chunk| {
-                let chunk = chunk?;
-                if left == 0 {
-                    return Err(std::io::Error::other("fault: download cut"));
-                }
-                let take = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
-                left -= take as u64;
-                Ok(chunk.slice(..take))
-            }))
+            let mut head = Vec::new();
+            if (&mut file).take(n).read_to_end(&mut head).await.is_err() {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            let first =
+                futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(head))]);
+            let fail = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err(std::io::Error::other("fault: download cut"))
+            });
+            Body::from_stream(first.chain(fail))
         }
-        None => Body::from_stream(stream),
+        None => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+            file,
+            256 * 1024,
+        )),
     };
     let mut resp = Response::builder()
         .header(header::CONTENT_TYPE, "video/mp4")
