@@ -1,0 +1,30 @@
+//! Local whole-body pose preview (DWPose family) so the user sees, before paying for a GPU,
+//! whether the dance video will work: one person, whole body, found in every frame.
+//!
+//! Pipeline: [`detect`] (YOLOX letterbox, decoding, NMS) -> [`crop`] (affine crop, SimCC) ->
+//! [`keypoints`] (neck, OpenPose order) -> [`draw`] (ComfyUI's DWPose look) and [`checks`].
+//! [`preview`] runs it in the background over a video; [`download`] fetches the weights;
+//! [`export`] writes the skeleton and overlay videos.
+
+pub mod checks;
+pub mod crop;
+pub mod detect;
+pub mod download;
+pub mod draw;
+pub mod engine;
+pub mod export;
+mod image_ops;
+pub mod keypoints;
+pub mod pipeline;
+pub mod preview;
+pub mod video_out;
+
+pub use checks::{CheckSummary, FrameCheck, Warning};
+pub use download::{DownloadProgress, ModelFile, dwpose_files, ensure_dwpose, ensure_model};
+pub use engine::PoseModels;
+pub use export::{ExportReport, write_preview_videos};
+pub use keypoints::{Keypoint, Person};
+pub use pipeline::{FramePose, StageTimes, process_frame};
+pub use preview::{
+    PreviewFrame, PreviewHandle, PreviewOptions, PreviewSummary, start_preview, start_with_source,
+};
