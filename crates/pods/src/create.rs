@@ -100,6 +100,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                 };
                 if let Some(pod) = pod {
                     let rate = if estimate > 0.0 { estimate } else { pod.cost };
+                    self.set_active(&pod.id, true);
                     self.journal().record_created(&name, &pod.id, rate)?;
                     let created = Created {
                         pod_id: pod.id,

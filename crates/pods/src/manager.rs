@@ -7,6 +7,7 @@ use crate::journal::Journal;
 use crate::probe::ReadinessProbe;
 use crate::spec::{COMFY_PORT, PodSpec};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use studio_error::{Error, Result};
@@ -117,6 +118,9 @@ pub struct PodManager<P> {
     journal: Arc<Mutex<Journal>>,
     pub(crate) probe: P,
     pub(crate) config: LifecycleConfig,
+    /// Pods this manager created and has not terminated: never orphans, whatever the caller
+    /// passes to the sweep (a pod mid-start has no job yet).
+    active: Mutex<HashSet<String>>,
 }
 
 /// Context that every event of one lifecycle call shares.
@@ -153,7 +157,25 @@ impl<P: ReadinessProbe> PodManager<P> {
             journal,
             probe,
             config,
+            active: Mutex::new(HashSet::new()),
         }
+    }
+
+    pub(crate) fn set_active(&self, pod_id: &str, active: bool) {
+        let mut set = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if active {
+            set.insert(pod_id.to_string());
+        } else {
+            set.remove(pod_id);
+        }
+    }
+
+    /// Ids of pods this manager started and has not terminated.
+    pub fn active_pods(&self) -> HashSet<String> {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn client(&self) -> &RunPodClient {

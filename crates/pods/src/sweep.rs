@@ -99,15 +99,15 @@ impl<P: ReadinessProbe> PodManager<P> {
         Ok(out)
     }
 
-    /// Pods of ours that no live job owns. `owned` holds pod ids of live jobs; the journal's
-    /// owner column counts too unless `ignore_journal_owner` (the app's start-up, when no job is
-    /// live yet, passes the live ids explicitly).
+    /// Pods of ours that no live job owns: `owned` holds the pod ids of live jobs, and pods
+    /// this manager started and has not terminated are never orphans.
     pub async fn orphans(&self, owned: &HashSet<String>) -> Result<Vec<PodView>> {
+        let active = self.active_pods();
         Ok(self
             .list()
             .await?
             .into_iter()
-            .filter(|v| !owned.contains(&v.pod_id))
+            .filter(|v| !owned.contains(&v.pod_id) && !active.contains(&v.pod_id))
             .filter(|v| v.status != PodStatus::Terminated)
             .collect())
     }

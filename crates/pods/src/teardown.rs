@@ -40,6 +40,8 @@ impl<P: ReadinessProbe> PodManager<P> {
         pod: Option<&Created>,
         track: &mut Track<'_>,
     ) -> Result<Terminated> {
+        // No longer in use from here on, so a failed termination is retried by the sweep.
+        self.set_active(pod_id, false);
         track.stage_began = Instant::now();
         track.emit(Stage::Terminating, pod, format!("Terminating pod {pod_id}"));
         let was_running = self.client.delete_pod(pod_id).await?;
@@ -121,6 +123,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                         // Gone already: settle the journal; if merely broken, terminate.
                         if e.is(codes::VANISHED) {
                             let _ = self.journal().record_error(&pod.name, &e.chain());
+                            self.set_active(&pod.pod_id, false);
                             let _ = self.journal().record_terminated(&pod.pod_id);
                             track.emit(Stage::Terminated, Some(&pod), e.message());
                             return Err(e);

@@ -92,3 +92,26 @@ async fn pods_gone_outside_the_app_are_settled_in_the_journal() {
     assert!(r.manager.unsettled().unwrap().is_empty());
     r.assert_nothing_billing();
 }
+
+#[tokio::test]
+async fn the_sweep_never_takes_a_pod_this_app_is_using() {
+    let r = rig().await;
+    let ready = r
+        .manager
+        .start(
+            &studio_pods::PodSpec::default(),
+            &r.reporter,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let swept = r.manager.sweep(&HashSet::new(), &r.reporter).await.unwrap();
+    assert!(swept.is_empty(), "{swept:?}");
+    assert_eq!(r.standin.pods_billing(), 1);
+    r.manager
+        .terminate(&ready.pod_id, &r.reporter)
+        .await
+        .unwrap();
+    assert!(r.manager.active_pods().is_empty());
+    r.assert_nothing_billing();
+}
