@@ -15,7 +15,7 @@ describe("App", () => {
       expect(screen.getByTestId(`screen-${id}`)).toBeTruthy();
     }
     fireEvent.click(screen.getByTestId("nav-gallery"));
-    expect(screen.getByText("No videos yet")).toBeTruthy();
+    expect(await screen.findByText("No videos yet")).toBeTruthy();
   });
 
   it("saves a key and afterwards shows only its last four characters", async () => {

@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { useCallback, useState } from "react";
+import type { JobSpec } from "./jobs";
 import { CreateScreen } from "./screens/CreateScreen";
 import { GalleryScreen } from "./screens/GalleryScreen";
 import { PodsScreen } from "./screens/PodsScreen";
@@ -15,6 +16,8 @@ const SCREENS: { id: Screen; label: string; hint: string }[] = [
 
 export function App() {
   const [screen, setScreen] = useState<Screen>("create");
+  const [again, setAgain] = useState<JobSpec | null>(null);
+  const onAgainUsed = useCallback(() => setAgain(null), []);
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Main">
@@ -36,8 +39,19 @@ export function App() {
         ))}
       </nav>
       <main className="content">
-        {screen === "create" && <CreateScreen onOpenSettings={() => setScreen("settings")} />}
-        {screen === "gallery" && <GalleryScreen onCreate={() => setScreen("create")} />}
+        {/* Create stays mounted so a running render keeps its progress while you look elsewhere. */}
+        <div hidden={screen !== "create"}>
+          <CreateScreen onOpenSettings={() => setScreen("settings")} again={again} onAgainUsed={onAgainUsed} />
+        </div>
+        {screen === "gallery" && (
+          <GalleryScreen
+            onCreate={() => setScreen("create")}
+            onRenderAgain={(spec) => {
+              setAgain(spec);
+              setScreen("create");
+            }}
+          />
+        )}
         {screen === "pods" && <PodsScreen />}
         {screen === "settings" && <SettingsScreen />}
       </main>

@@ -64,6 +64,9 @@ export function fakeBackend(files: Record<string, ProbedFile | { code: string; m
       case "save_settings":
         settings = args.settings as Settings;
         return { settings, defaults: defaultSettings, defaultOutputDir: "/data/renders" };
+      case "gallery_list":
+      case "pods_list":
+        return [];
       case "plugin:event|listen":
         return 1;
       default:

@@ -1,12 +1,32 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type Check } from "../api";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, asStudioError, type Check } from "../api";
 import { DropZone } from "../components/DropZone";
 import { MediaCard } from "../components/MediaCard";
+import { RenderProgress } from "../components/RenderProgress";
+import { RenderResult } from "../components/RenderResult";
+import { RenderSetup } from "../components/RenderSetup";
 import { emptyInputs, merge, probeAll, type Inputs } from "../inputs";
+import { jobs, type JobSpec, type RenderPlan } from "../jobs";
+import { notifyIfHidden } from "../notify";
+import { initialRender, reduce, type RenderState } from "../renderState";
 
-export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void }) {
+interface Props {
+  onOpenSettings: () => void;
+  /// A gallery entry's spec to render again with the same settings.
+  again: JobSpec | null;
+  onAgainUsed: () => void;
+}
+
+type Phase = { kind: "setup" } | { kind: "running"; cancelling: boolean } | { kind: "result" };
+
+export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   const [inputs, setInputs] = useState<Inputs>(emptyInputs);
   const [busy, setBusy] = useState(false);
+  const [phase, setPhase] = useState<Phase>({ kind: "setup" });
+  const [render, setRender] = useState<RenderState>(() => initialRender(Date.now()));
+  const [lastSpec, setLastSpec] = useState<JobSpec | null>(again);
+  const renderRef = useRef(render);
+  renderRef.current = render;
 
   const onFiles = useCallback(async (paths: string[]) => {
     setBusy(true);
@@ -17,6 +37,14 @@ export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void })
       setBusy(false);
     }
   }, []);
+
+  useEffect(() => {
+    if (!again) return;
+    setLastSpec(again);
+    setPhase({ kind: "setup" });
+    onFiles([again.image, again.video]);
+    onAgainUsed();
+  }, [again, onAgainUsed, onFiles]);
 
   const [pairChecks, setPairChecks] = useState<Check[]>([]);
   const photoPath = inputs.photo?.facts.path;
@@ -34,7 +62,56 @@ export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void })
     };
   }, [photoPath, videoPath]);
 
+  async function start(plan: RenderPlan) {
+    setLastSpec(plan.spec);
+    setRender(initialRender(Date.now()));
+    setPhase({ kind: "running", cancelling: false });
+    try {
+      await jobs.start(plan.spec, plan.estimate, (e) => setRender((s) => reduce(s, e)));
+    } catch (e) {
+      const err = asStudioError(e);
+      setRender((s) => ({ ...s, finished: true, stage: s.stage === "done" ? "done" : "failed", error: s.error ?? err }));
+    }
+    setPhase({ kind: "result" });
+    const final = renderRef.current;
+    notifyIfHidden(
+      final.stage === "done" ? "Your video is ready" : "Render stopped",
+      final.stage === "done" ? "SteadyDancer Studio finished your render." : (final.error?.message ?? "The render did not finish."),
+    );
+  }
+
+  async function cancel() {
+    setPhase({ kind: "running", cancelling: true });
+    if (renderRef.current.jobId) await jobs.cancel(renderRef.current.jobId).catch(() => undefined);
+  }
+
   const ready = inputs.photo && inputs.video;
+  const blocking = [...(inputs.photo?.facts.checks ?? []), ...(inputs.video?.facts.checks ?? []), ...pairChecks].filter((c) => c.severity === "error");
+
+  if (phase.kind === "running") {
+    return (
+      <section data-testid="screen-create" className="screen">
+        <h1>Rendering</h1>
+        <RenderProgress state={render} onCancel={cancel} cancelling={phase.cancelling} />
+      </section>
+    );
+  }
+  if (phase.kind === "result") {
+    return (
+      <section data-testid="screen-create" className="screen">
+        <h1>Create</h1>
+        <RenderResult
+          state={render}
+          onRenderAgain={() => setPhase({ kind: "setup" })}
+          onNew={() => {
+            setInputs(emptyInputs);
+            setLastSpec(null);
+            setPhase({ kind: "setup" });
+          }}
+        />
+      </section>
+    );
+  }
   return (
     <section data-testid="screen-create" className="screen">
       <h1>Create</h1>
@@ -49,41 +126,39 @@ export function CreateScreen({ onOpenSettings }: { onOpenSettings: () => void })
         </div>
       ))}
       <div className="cards">
-        <MediaCard
-          role="photo"
-          file={inputs.photo}
-          onRemove={() => setInputs((s) => ({ ...s, photo: null }))}
-        />
-        <MediaCard
-          role="video"
-          file={inputs.video}
-          onRemove={() => setInputs((s) => ({ ...s, video: null }))}
-        />
+        <MediaCard role="photo" file={inputs.photo} onRemove={() => setInputs((s) => ({ ...s, photo: null }))} />
+        <MediaCard role="video" file={inputs.video} onRemove={() => setInputs((s) => ({ ...s, video: null }))} />
       </div>
-      <div className="next-step" data-testid="next-step">
-        {ready ? (
-          <>
-            {pairChecks.length > 0 && (
-              <ul className="checks" data-testid="pair-checks">
-                {pairChecks.map((c) => (
-                  <li key={c.code} className={`badge ${c.severity}`}>
-                    {c.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-            <p>
-              Both files are ready. Rendering on a RunPod GPU is not in this version yet; add your
-              RunPod key in Settings now so it is ready when it arrives.
-            </p>
-            <button onClick={onOpenSettings}>Open Settings</button>
-          </>
-        ) : (
+      {pairChecks.length > 0 && (
+        <ul className="checks" data-testid="pair-checks">
+          {pairChecks.map((c) => (
+            <li key={c.code} className={`badge ${c.severity}`}>
+              {c.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {ready && blocking.length === 0 ? (
+        <RenderSetup
+          photo={inputs.photo!}
+          video={inputs.video!}
+          initial={lastSpec ? { options: lastSpec.normalise, params: lastSpec.params } : null}
+          onStart={start}
+          onOpenSettings={onOpenSettings}
+        />
+      ) : (
+        <div className="next-step" data-testid="next-step">
           <p className="muted">
-            {inputs.photo ? "Now add the dance video." : inputs.video ? "Now add the reference photo." : "Start by adding both files."}
+            {ready
+              ? "Fix the problems marked in red above, then the render settings appear here."
+              : inputs.photo
+                ? "Now add the dance video."
+                : inputs.video
+                  ? "Now add the reference photo."
+                  : "Start by adding both files."}
           </p>
-        )}
-      </div>
+        </div>
+      )}
     </section>
   );
 }

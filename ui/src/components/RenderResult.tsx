@@ -1,0 +1,50 @@
+import { convertFileSrc } from "@tauri-apps/api/core";
+import { formatUsd, jobs, STAGE_LABELS } from "../jobs";
+import type { RenderState } from "../renderState";
+
+interface Props {
+  state: RenderState;
+  onRenderAgain: () => void;
+  onNew: () => void;
+}
+
+export function RenderResult({ state, onRenderAgain, onNew }: Props) {
+  const video = state.outputs[0];
+  const ok = state.stage === "done" && video;
+  return (
+    <section className="panel" data-testid="render-result">
+      {ok ? (
+        <>
+          <h2>Your video is ready</h2>
+          <video className="result-video" src={convertFileSrc(video)} controls autoPlay loop data-testid="result-video" />
+          <p className="muted" data-testid="result-cost">
+            Cost {formatUsd(state.costUsd)}. Saved as <code>{video}</code>
+          </p>
+        </>
+      ) : (
+        <>
+          <h2 data-testid="result-title">{state.stage === "cancelled" ? "Render cancelled" : `Render ${STAGE_LABELS[state.stage].toLowerCase()}`}</h2>
+          {state.error && (
+            <p className="error-box" role="alert" data-testid="result-error">
+              {state.error.message}
+            </p>
+          )}
+          <p className="muted" data-testid="result-cost">
+            {state.costUsd > 0 ? `GPU time already used: ${formatUsd(state.costUsd)}. ` : ""}No GPU is left running.
+          </p>
+        </>
+      )}
+      <div className="row actions">
+        {ok && (
+          <button onClick={() => jobs.revealFile(video)} data-testid="show-in-folder">
+            Show in folder
+          </button>
+        )}
+        <button className={ok ? "" : "primary"} onClick={onRenderAgain} data-testid="render-again">
+          Render again
+        </button>
+        <button onClick={onNew}>New video</button>
+      </div>
+    </section>
+  );
+}

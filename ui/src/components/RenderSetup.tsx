@@ -1,0 +1,153 @@
+import { useEffect, useState } from "react";
+import { asStudioError, type ProbedFile, type StudioError } from "../api";
+import { formatUsd, jobs, type RenderOptions, type RenderPlan } from "../jobs";
+import { formatDuration } from "../format";
+
+interface Props {
+  photo: ProbedFile;
+  video: ProbedFile;
+  /// Set when the user chose "render again": the spec's options and params come back.
+  initial?: { options: RenderOptions; params: Record<string, unknown> } | null;
+  onStart: (plan: RenderPlan) => void;
+  onOpenSettings: () => void;
+}
+
+const PRESETS: { id: string; label: string; steps: number; hint: string }[] = [
+  { id: "fast", label: "Fast (4 steps)", steps: 4, hint: "The distilled 4-step mode: quick and cheap, usually all you need." },
+  { id: "fine", label: "Finer (8 steps)", steps: 8, hint: "Twice the sampling for a little more detail; costs about twice the GPU time." },
+];
+
+export function RenderSetup({ photo, video, initial, onStart, onOpenSettings }: Props) {
+  const duration = video.facts.durationSecs ?? 0;
+  const [options, setOptions] = useState<RenderOptions>(initial?.options ?? { fit: "crop" });
+  const [seed, setSeed] = useState<number>(Number(initial?.params.seed ?? 42));
+  const [steps, setSteps] = useState<number>(Number(initial?.params.steps ?? 4));
+  const [plan, setPlan] = useState<RenderPlan | null>(null);
+  const [error, setError] = useState<StudioError | null>(null);
+  const [confirming, setConfirming] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    setPlan(null);
+    setError(null);
+    const timer = setTimeout(() => {
+      jobs
+        .plan(photo.facts.path, video.facts.path, options, { seed, steps })
+        .then((p) => live && setPlan(p), (e) => live && setError(asStudioError(e)));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [photo.facts.path, video.facts.path, options, seed, steps]);
+
+  const set = (patch: Partial<RenderOptions>) => setOptions((o) => ({ ...o, ...patch }));
+  const needsKey = error?.code === "secrets.no_key";
+
+  return (
+    <section className="panel render-setup" data-testid="render-setup">
+      <h2>Render settings</h2>
+      <div className="grid2">
+        <label className="field">
+          <span>Shape</span>
+          <select
+            value={options.orientation ?? ""}
+            onChange={(e) => set({ orientation: (e.target.value || null) as RenderOptions["orientation"] })}
+            data-testid="opt-orientation"
+          >
+            <option value="">Like the photo</option>
+            <option value="portrait">Portrait (upright)</option>
+            <option value="landscape">Landscape (wide)</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>When the video has another shape</span>
+          <select value={options.fit ?? "crop"} onChange={(e) => set({ fit: e.target.value as "crop" | "pad" })} data-testid="opt-fit">
+            <option value="crop">Crop: fill the frame, cut the edges</option>
+            <option value="pad">Pad: keep everything, add bars</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Start at (seconds)</span>
+          <input
+            type="number"
+            min={0}
+            max={duration}
+            step={0.1}
+            value={options.trimStart ?? 0}
+            onChange={(e) => set({ trimStart: Number(e.target.value) || null })}
+            data-testid="opt-trim-start"
+          />
+        </label>
+        <label className="field">
+          <span>End at (seconds)</span>
+          <input
+            type="number"
+            min={0}
+            max={duration}
+            step={0.1}
+            value={options.trimEnd ?? Number(duration.toFixed(1))}
+            onChange={(e) => set({ trimEnd: Number(e.target.value) || null })}
+            data-testid="opt-trim-end"
+          />
+        </label>
+        <label className="field">
+          <span>Quality</span>
+          <select value={steps} onChange={(e) => setSteps(Number(e.target.value))} data-testid="opt-quality">
+            {PRESETS.map((p) => (
+              <option key={p.id} value={p.steps} title={p.hint}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Seed</span>
+          <div className="row">
+            <input type="number" value={seed} onChange={(e) => setSeed(Number(e.target.value))} data-testid="opt-seed" />
+            <button type="button" onClick={() => setSeed(Math.floor(Math.random() * 1_000_000))}>
+              New
+            </button>
+          </div>
+        </label>
+      </div>
+      {plan && (
+        <p className="estimate" data-testid="estimate">
+          {plan.demo && <span className="demo-tag">Demo: nothing is billed. </span>}
+          Runs on {plan.targetLabel}. About {formatDuration(plan.estimate.totalSecs)} for {plan.estimate.frames} frames
+          {plan.estimate.rateUsdPerHour > 0 && <> at {formatUsd(plan.estimate.rateUsdPerHour)}/hour</>}: estimated{" "}
+          <strong>{formatUsd(plan.estimate.costUsd)}</strong>.
+        </p>
+      )}
+      {error && (
+        <div className="error-box" role="alert" data-testid="plan-error">
+          {error.message}
+          {needsKey && (
+            <div>
+              <button onClick={onOpenSettings}>Open Settings</button>
+            </div>
+          )}
+        </div>
+      )}
+      {!confirming ? (
+        <button className="primary big" disabled={!plan} onClick={() => setConfirming(true)} data-testid="render-button">
+          {plan ? `Render — about ${formatUsd(plan.estimate.costUsd)}` : "Render"}
+        </button>
+      ) : (
+        plan && (
+          <div className="confirm" data-testid="render-confirm">
+            <p>
+              {plan.spec.target.kind === "comfyUrl"
+                ? "The render runs on your own ComfyUI server."
+                : `A GPU is rented by the second until the video is downloaded, then shut down. Estimated ${formatUsd(plan.estimate.costUsd)}${plan.spec.budgetUsd ? `; it stops at ${formatUsd(plan.spec.budgetUsd)} whatever happens` : ""}.`}
+            </p>
+            <button className="primary" onClick={() => onStart(plan)} data-testid="render-confirm-yes">
+              Start render
+            </button>
+            <button onClick={() => setConfirming(false)}>Not now</button>
+          </div>
+        )
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,163 @@
+// Types and calls for renders, the gallery and pods; shapes match crates/jobs and crates/pods.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { asStudioError } from "./api";
+
+export type Stage =
+  | "queued"
+  | "checkingInputs"
+  | "normalising"
+  | "startingPod"
+  | "waitingForComfy"
+  | "waitingForModels"
+  | "uploading"
+  | "queuedOnComfy"
+  | "generating"
+  | "downloading"
+  | "verifying"
+  | "tearingDown"
+  | "done"
+  | "failed"
+  | "cancelled"
+  | "interrupted";
+
+export const STAGE_LABELS: Record<Stage, string> = {
+  queued: "Queued",
+  checkingInputs: "Checking your files",
+  normalising: "Preparing the video",
+  startingPod: "Starting a GPU",
+  waitingForComfy: "Waiting for ComfyUI",
+  waitingForModels: "Waiting for the models",
+  uploading: "Uploading",
+  queuedOnComfy: "Queued on the GPU",
+  generating: "Generating",
+  downloading: "Downloading the result",
+  verifying: "Checking the result",
+  tearingDown: "Shutting the GPU down",
+  done: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+  interrupted: "Interrupted",
+};
+
+export type Target = { kind: "newPod"; gpuIds: string[] } | { kind: "warmPod"; podId: string } | { kind: "comfyUrl"; url: string };
+
+export interface RenderOptions {
+  trimStart?: number | null;
+  trimEnd?: number | null;
+  orientation?: "portrait" | "landscape" | null;
+  fit?: "crop" | "pad" | null;
+}
+
+export interface JobSpec {
+  image: string;
+  video: string;
+  manifest: string;
+  params: Record<string, unknown>;
+  target: Target;
+  outDir: string;
+  budgetUsd: number | null;
+  normalise: RenderOptions;
+}
+
+export interface Estimate {
+  frames: number;
+  steps: number;
+  rateUsdPerHour: number;
+  startupSecs: number;
+  generationSecs: number;
+  totalSecs: number;
+  costUsd: number;
+}
+
+export interface StageTime {
+  stage: Stage;
+  startedMs: number;
+  endedMs: number | null;
+}
+
+export type JobEvent =
+  | { event: "stage"; jobId: string; stage: Stage; previous: Stage | null; previousMs: number; elapsedMs: number }
+  | { event: "progress"; jobId: string; stage: Stage; fraction: number }
+  | { event: "sampling"; jobId: string; value: number; max: number }
+  | { event: "transfer"; jobId: string; direction: "upload" | "download"; file: string; done: number; total: number | null }
+  | { event: "cost"; jobId: string; usd: number; rateUsdPerHour: number; elapsedSecs: number }
+  | { event: "finished"; jobId: string; stage: Stage; outputs: string[]; costUsd: number; error: { code: string; message: string } | null };
+
+export interface GalleryEntry {
+  id: string;
+  createdMs: number;
+  video: string;
+  thumbnail: string | null;
+  spec: JobSpec;
+  gpuId: string | null;
+  stages: StageTime[];
+  costUsd: number;
+  missing: boolean;
+}
+
+export interface RenderPlan {
+  spec: JobSpec;
+  estimate: Estimate;
+  /// Where it runs, in words: "a new RunPod GPU (NVIDIA A100 80GB PCIe)", "your ComfyUI at …".
+  targetLabel: string;
+  demo: boolean;
+}
+
+export interface PodView {
+  podId: string;
+  name: string;
+  status: string;
+  gpuId: string | null;
+  rateUsdPerHour: number;
+  uptimeSecs: number | null;
+  costUsd: number | null;
+  /// The readiness stage last recorded for pods the app started.
+  stage: string | null;
+  /// The job using it, when one does.
+  owner: string | null;
+}
+
+export interface PodEvent {
+  podId: string | null;
+  gpuId: string | null;
+  stage: string;
+  label: string;
+  elapsedSecs: number;
+  costUsd: number;
+  message: string;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asStudioError(e);
+  }
+}
+
+export const jobs = {
+  plan: (image: string, video: string, options: RenderOptions, params: Record<string, unknown>) =>
+    call<RenderPlan>("plan_render", { image, video, options, params }),
+  start: (spec: JobSpec, estimate: Estimate | null, onEvent: (e: JobEvent) => void) => {
+    const channel = new Channel<JobEvent>();
+    channel.onmessage = onEvent;
+    return call<string>("start_render", { spec, estimate, onEvent: channel });
+  },
+  cancel: (jobId: string) => call<void>("cancel_render", { jobId }),
+  gallery: () => call<GalleryEntry[]>("gallery_list"),
+  deleteEntry: (id: string, deleteFiles: boolean) => call<void>("gallery_delete", { id, deleteFiles }),
+  revealFile: (path: string) => call<void>("reveal_file", { path }),
+  pods: () => call<PodView[]>("pods_list"),
+  terminatePod: (podId: string) => call<void>("pods_terminate", { podId }),
+  terminateAll: () => call<number>("pods_terminate_all"),
+  startWarmPod: (onEvent: (e: PodEvent) => void) => {
+    const channel = new Channel<PodEvent>();
+    channel.onmessage = onEvent;
+    return call<PodView>("pods_start", { onEvent: channel });
+  },
+};
+
+export function formatUsd(usd: number): string {
+  if (usd < 0.01) return `$${usd.toFixed(3)}`;
+  return `$${usd.toFixed(2)}`;
+}
