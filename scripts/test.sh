@@ -3,7 +3,7 @@
 # keychain), the UI's unit tests, and the end-to-end suite driving the real app under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CI="${CI:-1}"
+
 step() { printf '\n==> %s\n' "$*"; }
 
 scripts/setup.sh --test

@@ -46,6 +46,15 @@ export interface Settings {
   gpuIds: string[];
   outputDir: string | null;
   comfyUrl: string | null;
+  demoMode: boolean;
+  podCloud: string;
+  podDiskGb: number;
+  podEnv: Record<string, string>;
+  networkVolumeId: string | null;
+  podStartCommand: string | null;
+  podMaxLifetimeHours: number;
+  budgetUsd: number | null;
+  autoSweep: boolean;
 }
 
 export interface SettingsView {

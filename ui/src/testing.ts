@@ -27,6 +27,15 @@ export const defaultSettings: Settings = {
   gpuIds: ["NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-80GB"],
   outputDir: null,
   comfyUrl: null,
+  demoMode: false,
+  podCloud: "SECURE",
+  podDiskGb: 20,
+  podEnv: { ENABLE_STEADYDANCER: "true" },
+  networkVolumeId: null,
+  podStartCommand: null,
+  podMaxLifetimeHours: 4,
+  budgetUsd: 5,
+  autoSweep: false,
 };
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;

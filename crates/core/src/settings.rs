@@ -3,10 +3,25 @@
 //! The API key is never among them.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use studio_error::{Error, Result};
 
 pub const DEFAULT_IMAGE: &str = "ghcr.io/mensajerokaos/hearmeman-extended:latest";
+/// The environment the SteadyDancer image reads at start (which models to fetch, memory mode).
+pub const DEFAULT_POD_ENV: [(&str, &str); 10] = [
+    ("ENABLE_STEADYDANCER", "true"),
+    ("STEADYDANCER_VARIANT", "fp16"),
+    ("ENABLE_WAN22_DISTILL", "true"),
+    ("GPU_MEMORY_MODE", "auto"),
+    ("COMFYUI_ARGS", "--lowvram"),
+    ("ENABLE_VIBEVOICE", "false"),
+    ("ENABLE_XTTS", "false"),
+    ("ENABLE_CHATTERBOX", "false"),
+    ("ENABLE_ILLUSTRIOUS", "false"),
+    ("ENABLE_ZIMAGE", "false"),
+];
+
 pub const DEFAULT_GPUS: [&str; 5] = [
     "NVIDIA A100 80GB PCIe",
     "NVIDIA A100-SXM4-80GB",
@@ -26,6 +41,22 @@ pub struct Settings {
     pub output_dir: Option<PathBuf>,
     /// An existing ComfyUI server to render on instead of starting a pod.
     pub comfy_url: Option<String>,
+    /// Renders run against the built-in stand-in RunPod and ComfyUI: no key, no cost.
+    pub demo_mode: bool,
+    /// "SECURE" or "COMMUNITY".
+    pub pod_cloud: String,
+    pub pod_disk_gb: u32,
+    pub pod_env: BTreeMap<String, String>,
+    /// A RunPod network volume that keeps the models between pods.
+    pub network_volume_id: Option<String>,
+    /// The image's own start command; when known, the pod also carries a dead-man timer.
+    pub pod_start_command: Option<String>,
+    /// The longest a pod may live, enforced inside the pod when the start command is known.
+    pub pod_max_lifetime_hours: f64,
+    /// A render stops and its pod is terminated once it has cost this much (US dollars).
+    pub budget_usd: Option<f64>,
+    /// Pods of ours that no render owns are terminated at start-up without asking.
+    pub auto_sweep: bool,
 }
 
 impl Default for Settings {
@@ -35,6 +66,18 @@ impl Default for Settings {
             gpu_ids: DEFAULT_GPUS.iter().map(|s| s.to_string()).collect(),
             output_dir: None,
             comfy_url: None,
+            demo_mode: false,
+            pod_cloud: "SECURE".to_string(),
+            pod_disk_gb: 20,
+            pod_env: DEFAULT_POD_ENV
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            network_volume_id: None,
+            pod_start_command: None,
+            pod_max_lifetime_hours: 4.0,
+            budget_usd: Some(5.0),
+            auto_sweep: false,
         }
     }
 }
@@ -59,6 +102,47 @@ impl Settings {
             return Err(Error::new(
                 "settings.no_gpu",
                 "Choose at least one GPU type for your pods.",
+            ));
+        }
+        self.pod_cloud = self.pod_cloud.trim().to_uppercase();
+        if !matches!(self.pod_cloud.as_str(), "SECURE" | "COMMUNITY") {
+            return Err(Error::new(
+                "settings.bad_cloud",
+                "Choose Secure cloud or Community cloud for your pods.",
+            ));
+        }
+        if !(10..=1000).contains(&self.pod_disk_gb) {
+            return Err(Error::new(
+                "settings.bad_disk",
+                "The pod's container disk must be between 10 and 1000 GB (20 GB is the default).",
+            ));
+        }
+        if let Some((k, _)) = self
+            .pod_env
+            .iter()
+            .find(|(k, _)| k.is_empty() || k.contains(char::is_whitespace) || k.contains('='))
+        {
+            return Err(Error::new(
+                "settings.bad_env",
+                format!(
+                    "\"{k}\" is not a valid environment variable name. Use letters, digits and _ only."
+                ),
+            ));
+        }
+        self.network_volume_id = trimmed(self.network_volume_id);
+        self.pod_start_command = trimmed(self.pod_start_command);
+        if !(self.pod_max_lifetime_hours > 0.0 && self.pod_max_lifetime_hours <= 72.0) {
+            return Err(Error::new(
+                "settings.bad_lifetime",
+                "The longest a pod may live must be between a few minutes and 72 hours.",
+            ));
+        }
+        if let Some(b) = self.budget_usd
+            && !(b > 0.0 && b.is_finite())
+        {
+            return Err(Error::new(
+                "settings.bad_budget",
+                "The spending cap per render must be more than $0. Clear it to have no cap.",
             ));
         }
         self.output_dir = self.output_dir.filter(|p| !p.as_os_str().is_empty());
@@ -116,6 +200,12 @@ impl Settings {
     }
 }
 
+fn trimmed(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +217,10 @@ mod tests {
         assert_eq!(s.gpu_ids[0], "NVIDIA A100 80GB PCIe");
         assert_eq!(s.gpu_ids[1], "NVIDIA A100-SXM4-80GB");
         assert!(s.gpu_ids[2].starts_with("NVIDIA H100"));
+        assert_eq!(s.pod_env["ENABLE_STEADYDANCER"], "true");
+        assert_eq!(s.pod_env["COMFYUI_ARGS"], "--lowvram");
+        assert_eq!(s.pod_disk_gb, 20);
+        assert_eq!(s.pod_cloud, "SECURE");
     }
 
     #[test]
@@ -136,6 +230,9 @@ mod tests {
             gpu_ids: vec![" NVIDIA H100 PCIe ".into(), "".into()],
             output_dir: Some(PathBuf::new()),
             comfy_url: Some(" http://10.0.0.2:8188/ ".into()),
+            network_volume_id: Some("  ".into()),
+            pod_cloud: "community".into(),
+            ..Settings::default()
         }
         .validated()
         .expect("valid");
@@ -143,6 +240,21 @@ mod tests {
         assert_eq!(s.gpu_ids, vec!["NVIDIA H100 PCIe".to_string()]);
         assert_eq!(s.output_dir, None);
         assert_eq!(s.comfy_url.as_deref(), Some("http://10.0.0.2:8188"));
+        assert_eq!(s.network_volume_id, None);
+        assert_eq!(s.pod_cloud, "COMMUNITY");
+        let bad = Settings {
+            budget_usd: Some(0.0),
+            ..Settings::default()
+        };
+        assert_eq!(
+            bad.validated().expect_err("budget").code(),
+            "settings.bad_budget"
+        );
+        let bad = Settings {
+            pod_env: [("BAD KEY".to_string(), "1".to_string())].into(),
+            ..Settings::default()
+        };
+        assert_eq!(bad.validated().expect_err("env").code(), "settings.bad_env");
 
         let bad = Settings {
             gpu_ids: vec![],

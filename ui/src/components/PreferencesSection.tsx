@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { open } from "@tauri-apps/plugin-dialog";
 import { api, asStudioError, type Settings, type SettingsView, type StudioError } from "../api";
+import { PodAdvanced } from "./PodAdvanced";
 
 const KNOWN_GPUS = [
   "NVIDIA A100 80GB PCIe",
@@ -63,6 +64,55 @@ export function PreferencesSection() {
   return (
     <section className="panel" data-testid="preferences-section">
       <h2>Preferences</h2>
+      <div className="field">
+        <span>Where renders run</span>
+        <label className="check">
+          <input
+            type="radio"
+            name="target"
+            checked={!draft.demoMode && !draft.comfyUrl}
+            onChange={() => update({ demoMode: false, comfyUrl: null })}
+            data-testid="target-runpod"
+          />
+          On a RunPod GPU started for each render (needs your key, billed by the second)
+        </label>
+        <label className="check">
+          <input
+            type="radio"
+            name="target"
+            checked={!draft.demoMode && draft.comfyUrl != null}
+            onChange={() => update({ demoMode: false, comfyUrl: draft.comfyUrl ?? "http://127.0.0.1:8188" })}
+            data-testid="target-comfy"
+          />
+          On a ComfyUI server I already have
+        </label>
+        {!draft.demoMode && draft.comfyUrl != null && (
+          <input
+            value={draft.comfyUrl}
+            onChange={(e) => update({ comfyUrl: e.target.value })}
+            placeholder="http://192.168.1.20:8188"
+            spellCheck={false}
+            data-testid="comfy-url"
+          />
+        )}
+        <label className="check">
+          <input type="radio" name="target" checked={draft.demoMode} onChange={() => update({ demoMode: true })} data-testid="target-demo" />
+          Demo: try every screen against built-in stand-in servers (no key, no cost, a test-pattern video)
+        </label>
+      </div>
+      <label className="field">
+        <span>Spending cap per render (US dollars)</span>
+        <input
+          type="number"
+          min={0}
+          step={0.5}
+          value={draft.budgetUsd ?? ""}
+          placeholder="no cap"
+          onChange={(e) => update({ budgetUsd: e.target.value === "" ? null : Number(e.target.value) })}
+          data-testid="budget"
+        />
+        <small className="muted">A render that reaches it stops and its GPU is shut down.</small>
+      </label>
       <label className="field">
         <span>Pod image</span>
         <input
@@ -116,6 +166,7 @@ export function PreferencesSection() {
           )}
         </div>
       </div>
+      <PodAdvanced draft={draft} update={update} />
       <div className="row actions">
         <button className="primary" data-testid="settings-save" onClick={() => persist(() => api.saveSettings(draft))}>
           Save preferences
