@@ -2,6 +2,7 @@
 //! exposes only what works.
 
 mod output;
+mod pods_cmd;
 mod probe_cmd;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,10 @@ struct Cli {
 enum Command {
     /// Check a photo or video and print what the Create screen shows.
     Probe(probe_cmd::Args),
+    /// GPU types on RunPod with prices and availability.
+    Gpus(pods_cmd::GpusArgs),
+    /// List, start, terminate and sweep this app's RunPod pods.
+    Pods(pods_cmd::PodsArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Probe(args) => probe_cmd::run(args),
+            Command::Gpus(args) => pods_cmd::run_gpus(args).await,
+            Command::Pods(args) => pods_cmd::run_pods(args).await,
         }
     })
 }

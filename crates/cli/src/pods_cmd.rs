@@ -1,0 +1,280 @@
+//! `studio gpus` and `studio pods list|start|terminate|sweep`: the pod lifecycle from the
+//! command line, on the same engine (studio-pods) the app uses.
+
+use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, print_json};
+use clap::Subcommand;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use studio_comfy::{ComfyClient, Manifest};
+use studio_core::config::Endpoints;
+use studio_error::{Error, Result};
+use studio_pods::{
+    Journal, LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter,
+};
+use studio_runpod::RunPodClient;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+#[derive(clap::Args, Debug)]
+pub struct GpusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PodsArgs {
+    #[command(subcommand)]
+    command: PodsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum PodsCommand {
+    /// Every pod of ours with status, GPU, uptime and cost so far.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a pod, wait until ComfyUI has the workflow's nodes and models, print its URL.
+    Start {
+        /// Workflow manifest whose requirements define "ready" (default: the SteadyDancer one).
+        #[arg(long)]
+        workflow: Option<PathBuf>,
+        /// GPU types to try in order (default: from Settings).
+        #[arg(long = "gpu")]
+        gpus: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Terminate a pod and wait until RunPod confirms it.
+    Terminate {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Terminate every pod of ours that no live job owns and print what each cost.
+    Sweep {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Readiness through the ComfyUI client: `/system_stats`, then the manifest's nodes and models.
+#[derive(Debug)]
+struct ComfyProbe {
+    manifest: Option<Manifest>,
+}
+
+impl ReadinessProbe for ComfyProbe {
+    async fn comfy_answering(&self, base: &Url) -> Result<bool> {
+        Ok(ComfyClient::new(base.as_str())?
+            .system_stats()
+            .await
+            .is_ok())
+    }
+
+    async fn requirements_present(&self, base: &Url) -> Result<Vec<String>> {
+        let Some(manifest) = &self.manifest else {
+            return Ok(Vec::new());
+        };
+        let r = ComfyClient::new(base.as_str())?.readiness(manifest).await?;
+        Ok(r.missing_nodes
+            .into_iter()
+            .chain(r.missing_models.into_iter().map(|m| m.file))
+            .collect())
+    }
+}
+
+fn default_manifest() -> PathBuf {
+    std::env::var_os("STUDIO_WORKFLOWS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("workflows"))
+        .join("steadydancer.toml")
+}
+
+fn client(endpoints: &Endpoints) -> Result<RunPodClient> {
+    let key = studio_core::secrets::load_api_key()?.ok_or_else(|| {
+        Error::new(
+            "runpod.no_key",
+            "No RunPod API key. Set RUNPOD_API_KEY or save a key in the app's Settings.",
+        )
+    })?;
+    RunPodClient::new(endpoints.runpod_api_url.clone(), key)
+}
+
+fn manager(manifest: Option<Manifest>) -> Result<PodManager<ComfyProbe>> {
+    let endpoints = Endpoints::from_env()?;
+    let data = studio_core::paths::data_dir()?;
+    studio_core::paths::ensure_dir(&data)?;
+    let journal = Journal::open(&data.join("pods.sqlite"))?;
+    Ok(PodManager::new(
+        client(&endpoints)?,
+        Arc::new(Mutex::new(journal)),
+        ComfyProbe { manifest },
+        LifecycleConfig::new(endpoints.pod_url_template.clone()),
+    ))
+}
+
+fn money(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |c| format!("${c:.2}"))
+}
+
+pub async fn run_gpus(args: GpusArgs) -> ExitCode {
+    let gpus = match Endpoints::from_env().and_then(|e| client(&e)) {
+        Ok(c) => c.list_gpus().await,
+        Err(e) => Err(e),
+    };
+    match gpus {
+        Ok(list) if args.json => print_json(&list),
+        Ok(list) => {
+            println!(
+                "{:<28} {:>6} {:>9} {:>9}  AVAILABILITY",
+                "GPU", "VRAM", "SECURE", "COMMUNITY"
+            );
+            for g in list {
+                let availability = g
+                    .availability
+                    .map_or("-".to_string(), |a| format!("{a:?}").to_uppercase());
+                println!(
+                    "{:<28} {:>4}GB {:>8.2}$ {:>8.2}$  {availability}",
+                    g.id, g.memory, g.price.secure, g.price.community
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.json, EXIT_FAILED),
+    }
+}
+
+pub async fn run_pods(args: PodsArgs) -> ExitCode {
+    match args.command {
+        PodsCommand::List { json } => match manager(None) {
+            Ok(m) => match m.list().await {
+                Ok(list) if json => print_json(&list),
+                Ok(list) => {
+                    for p in list {
+                        println!(
+                            "{}  {}  {:?}  {}  up {}s  {}/h  {}",
+                            p.pod_id,
+                            p.name,
+                            p.status,
+                            p.gpu_id.unwrap_or_default(),
+                            p.uptime_secs.unwrap_or(0.0) as u64,
+                            money(Some(p.rate_per_hour)),
+                            money(p.cost_usd)
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e, json, EXIT_FAILED),
+            },
+            Err(e) => fail(&e, json, EXIT_FAILED),
+        },
+        PodsCommand::Start {
+            workflow,
+            gpus,
+            json,
+        } => start(workflow, gpus, json).await,
+        PodsCommand::Terminate { id, json } => match manager(None) {
+            Ok(m) => match m.terminate(&id, &Reporter::silent()).await {
+                Ok(t) if json => print_json(&t),
+                Ok(t) => {
+                    println!("terminated {}  cost {}", t.pod_id, money(t.cost_usd));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e, json, EXIT_FAILED),
+            },
+            Err(e) => fail(&e, json, EXIT_FAILED),
+        },
+        PodsCommand::Sweep { json } => match manager(None) {
+            // The CLI runs no jobs: every pod of ours counts as an orphan here.
+            Ok(m) => match m.sweep(&HashSet::new(), &Reporter::silent()).await {
+                Ok(swept) if json => print_json(&swept),
+                Ok(swept) => {
+                    for s in &swept {
+                        let state = s.error.as_deref().unwrap_or("terminated");
+                        println!(
+                            "{}  {}  {}  {state}",
+                            s.view.pod_id,
+                            s.view.name,
+                            money(s.view.cost_usd)
+                        );
+                    }
+                    println!("{} pod(s) swept", swept.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e, json, EXIT_FAILED),
+            },
+            Err(e) => fail(&e, json, EXIT_FAILED),
+        },
+    }
+}
+
+async fn start(workflow: Option<PathBuf>, gpus: Vec<String>, json: bool) -> ExitCode {
+    let path = workflow.clone().unwrap_or_else(default_manifest);
+    let manifest = match Manifest::load(&path) {
+        Ok(m) => Some(m),
+        Err(e) if workflow.is_some() => return fail(&e, json, EXIT_BAD_INPUT),
+        Err(e) => {
+            eprintln!(
+                "warning: {} Only ComfyUI answering is checked.",
+                e.message()
+            );
+            None
+        }
+    };
+    let m = match manager(manifest) {
+        Ok(m) => m,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
+    let mut spec = PodSpec::default();
+    if let Ok(data) = studio_core::paths::data_dir()
+        && let Ok(settings) = studio_core::settings::Settings::load(&data)
+    {
+        spec.image = settings.pod_image;
+        spec.gpu_candidates = settings.gpu_ids;
+    }
+    if !gpus.is_empty() {
+        spec.gpu_candidates = gpus;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PodEvent>();
+    let printer = tokio::spawn(async move {
+        let mut last = String::new();
+        while let Some(e) = rx.recv().await {
+            let line = format!("{:?}: {}", e.stage, e.message);
+            if line != last {
+                eprintln!(
+                    "[{:>5.0}s] {line}  ({})",
+                    e.elapsed_secs,
+                    money(Some(e.cost_usd))
+                );
+                last = line;
+            }
+        }
+    });
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling: the pod will be terminated");
+            on_ctrl_c.cancel();
+        }
+    });
+    let result = m.start(&spec, &Reporter::new(tx), &cancel).await;
+    let _ = printer.await;
+    match result {
+        Ok(ready) if json => print_json(&ready),
+        Ok(ready) => {
+            println!("{}", ready.pod_id);
+            println!("{}", ready.comfy_url);
+            eprintln!(
+                "Ready on {} at ${:.2}/h. Terminate with: studio pods terminate {}",
+                ready.gpu_id, ready.rate_per_hour, ready.pod_id
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, json, EXIT_FAILED),
+    }
+}
