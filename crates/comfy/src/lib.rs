@@ -16,7 +16,9 @@ pub use client::{ClientConfig, ComfyClient, QueuedPrompt};
 pub use download::{OutputFile, outputs_of, safe_file_name};
 pub use events::{ComfyEvent, history_outcome, parse_message, run_error};
 pub use follow::Follower;
-pub use manifest::{Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target};
+pub use manifest::{
+    Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target, locate_workflow,
+};
 pub use readiness::{Readiness, choices, missing_models, missing_nodes};
 pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render, verify_download};
 pub use template::{check_value, fill, parse_param};

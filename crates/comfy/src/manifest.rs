@@ -348,3 +348,25 @@ pub(crate) fn link_source(v: &Value) -> Option<&str> {
         _ => None,
     }
 }
+
+/// Where a bundled workflow manifest (`steadydancer.toml`) lives: `$STUDIO_WORKFLOWS_DIR`, then a
+/// `workflows/` folder beside the executable or above it (an install, or `target/*/` in the
+/// repository), then `share/steadydancer-studio/workflows` of an install prefix, then the
+/// current folder's `workflows/`.
+pub fn locate_workflow(file: &str) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("STUDIO_WORKFLOWS_DIR") {
+        candidates.push(PathBuf::from(dir).join(file));
+    }
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        for dir in exe_dir.ancestors().take(5) {
+            candidates.push(dir.join("workflows").join(file));
+            candidates.push(dir.join("share/steadydancer-studio/workflows").join(file));
+        }
+    }
+    candidates.push(PathBuf::from("workflows").join(file));
+    candidates.into_iter().find(|p| p.is_file())
+}
