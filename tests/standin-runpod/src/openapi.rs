@@ -18,10 +18,15 @@ pub struct OpenApi {
     compiled: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
-/// Where the document is expected when no environment variable names it.
+const RELATIVE: &str = "../../../shared/reference/runpod-openapi-v2.json";
+
+/// Where the document is expected when no environment variable names it: beside the workspace
+/// of the crate being tested (every crate sits two levels below the root), else beside this one.
 pub fn default_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/runpod-openapi-v2.json")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|dir| PathBuf::from(dir).join(RELATIVE))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(RELATIVE))
 }
 
 impl OpenApi {

@@ -27,7 +27,12 @@ fn body(name: &str) -> Value {
 #[tokio::test]
 async fn responses_are_valid_documents_and_status_moves_on() {
     let s = StandIn::start(StandInConfig::default()).await.unwrap();
-    let api = OpenApi::load().expect("the OpenAPI document is needed for this test");
+    // Without the document (allowed outside CI only; under CI `load` panics) there is no
+    // contract to check against.
+    let Some(api) = OpenApi::load() else {
+        eprintln!("skipped: RunPod's OpenAPI document is not present");
+        return;
+    };
     let http = client();
     let base = s.api_url();
     let created = http
@@ -122,7 +127,10 @@ async fn responses_are_valid_documents_and_status_moves_on() {
 #[tokio::test]
 async fn bodies_that_break_the_contract_get_422() {
     let s = StandIn::start(StandInConfig::default()).await.unwrap();
-    assert!(s.openapi().is_some(), "OpenAPI document not found");
+    if s.openapi().is_none() {
+        eprintln!("skipped: RunPod's OpenAPI document is not present");
+        return;
+    }
     let mut b = body("sds-bad");
     b["bogus"] = json!(true);
     b["disk"] = json!(0);
