@@ -2,6 +2,7 @@
 //! backend (Serverless, several pods) is a new implementation of these, not a new state machine.
 
 use crate::spec::JobSpec;
+use crate::stage::Stage;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Bytes done and total (when known), called as a transfer proceeds.
 pub type ProgressFn<'a> = &'a (dyn Fn(u64, Option<u64>) + Send + Sync);
+
+/// File name, bytes done and total, called as downloads proceed.
+pub type FileProgressFn<'a> = &'a (dyn for<'s> Fn(&'s str, u64, Option<u64>) + Send + Sync);
 
 /// A GPU type and its hourly price, read from the catalog at run time.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +27,25 @@ pub struct Quote {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedPod {
     pub pod_id: String,
+    pub name: String,
     pub gpu_id: String,
     pub rate_usd_per_hour: f64,
+}
+
+/// A pod whose ComfyUI answers with everything the workflow needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartedPod {
+    pub pod: CreatedPod,
+    pub comfy_url: String,
+}
+
+/// What a provider reports while it starts a pod.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodProgress {
+    /// RunPod accepted the pod: from here on it bills, and the job journals it at once.
+    Created(CreatedPod),
+    /// The provider moved to a readiness stage (`WaitingForComfy`, `WaitingForModels`).
+    Stage(Stage),
 }
 
 /// What a provider knows about a pod right now.
@@ -33,27 +54,34 @@ pub enum PodState {
     /// Provisioning or starting: billing may already run.
     Starting,
     Running,
-    /// Terminated, exited, errored or not found: no longer billing.
+    /// It exists but its container stopped or errored: useless, and it may still bill.
+    Broken,
+    /// Terminated or not found: no longer billing.
     Gone,
 }
 
 /// Starts and ends GPU machines. Implemented over studio-pods for RunPod.
 #[async_trait]
 pub trait PodProvider: Send + Sync {
-    /// The name a job's pod is created under; carries the app's prefix so the orphan sweep knows it.
-    fn pod_name(&self, job_id: &str) -> String;
-    /// The first candidate's price (for the estimate before the user confirms).
+    /// The first available candidate's price (for the estimate before the user confirms);
+    /// `gpu_ids` empty means the provider's own candidates.
     async fn quote(&self, gpu_ids: &[String]) -> Result<Quote>;
-    /// Creates a pod named `name`, walking `gpu_ids` (empty: the provider's defaults) on no
-    /// capacity. Returns as soon as the id is known; readiness is the job's business.
-    async fn create(&self, name: &str, gpu_ids: &[String]) -> Result<CreatedPod>;
-    /// Looks a pod up by name (after a create error: the pod may exist anyway).
-    async fn find_by_name(&self, name: &str) -> Result<Option<CreatedPod>>;
+    /// Creates a pod (walking `gpu_ids` on no capacity) and waits until ComfyUI answers with
+    /// every node and model `manifest` needs. `on` hears `Created` the moment the pod exists.
+    /// On any error or cancel the provider terminates the pod it made before returning.
+    async fn start(
+        &self,
+        job_id: &str,
+        gpu_ids: &[String],
+        manifest: &Path,
+        on: &(dyn Fn(PodProgress) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<StartedPod>;
     async fn state(&self, pod_id: &str) -> Result<PodState>;
-    /// Price of a pod the user started by hand (to show, never charged to the job).
+    /// Price and GPU of a pod the user started by hand (shown, never charged to the job).
     async fn describe(&self, pod_id: &str) -> Result<CreatedPod>;
     /// ComfyUI's address on that pod (through the RunPod proxy).
-    fn comfy_url(&self, pod_id: &str) -> String;
+    fn comfy_url(&self, pod_id: &str) -> Result<String>;
     /// Terminates and confirms the pod is gone; a pod already gone is success.
     async fn terminate(&self, pod_id: &str) -> Result<()>;
 }
@@ -108,7 +136,7 @@ pub trait RenderServer: Send + Sync {
         &self,
         prompt_id: &str,
         out_dir: &Path,
-        progress: &(dyn Fn(&str, u64, Option<u64>) + Send + Sync),
+        progress: FileProgressFn<'_>,
     ) -> Result<Vec<PathBuf>>;
     /// Stops our prompt (interrupt if running, remove from the queue if pending).
     async fn interrupt(&self, prompt_id: &str) -> Result<()>;
@@ -126,6 +154,9 @@ pub struct PreparedInputs {
     pub files: BTreeMap<String, PathBuf>,
     /// Frames the render will produce (for the estimate and the budget).
     pub frames: u32,
+    /// Workflow params that follow from the prepared files (size, frame rate, frame count);
+    /// the user's own params win over these.
+    pub params: BTreeMap<String, serde_json::Value>,
 }
 
 /// Local media work: checks, normalising, verifying the result, thumbnails. Over studio-media.

@@ -273,22 +273,15 @@ impl Engine {
     }
 
     /// Terminates the job's own pod and confirms it. A pod the user started by hand stays.
-    /// After a failed create, the pod is looked up by name: it may exist anyway.
     #[tracing::instrument(skip(self, ctx), fields(job = %ctx.id), err(Debug))]
     pub(crate) async fn teardown(&self, ctx: &Ctx) -> Result<()> {
         let job = self.journal.get(&ctx.id)?;
         if job.pod_ended_ms.is_some() {
             return Ok(());
         }
-        let pod_id = match (&job.pod, &job.pod_name) {
-            (Some(p), _) if p.owned => p.pod_id.clone(),
-            (Some(_), _) => return Ok(()),
-            (None, Some(name)) => match self.pods()?.find_by_name(name).await {
-                Ok(Some(p)) => p.pod_id,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(teardown_error(name, e)),
-            },
-            (None, None) => return Ok(()),
+        let pod_id = match &job.pod {
+            Some(p) if p.owned => p.pod_id.clone(),
+            _ => return Ok(()),
         };
         let pods = self.pods()?;
         let mut last = None;

@@ -22,11 +22,17 @@ mod meter;
 mod steps;
 
 pub use backend::{
-    CreatedPod, MediaPrep, PodProvider, PodState, PreparedInputs, PromptStatus, Quote,
-    RenderServer, RunEvent, ServerConnector,
+    CreatedPod, FileProgressFn, MediaPrep, PodProgress, PodProvider, PodState, PreparedInputs,
+    ProgressFn, PromptStatus, Quote, RenderServer, RunEvent, ServerConnector, StartedPod,
 };
 pub use ctx::{BUDGET_REACHED, POD_VANISHED};
 pub use engine::{Engine, EngineConfig, JobOutcome};
 pub use events::{Direction, ErrorInfo, EventSink, JobEvent, no_events};
 mod recover;
 pub use recover::{INTERRUPTED, Recovered};
+mod comfy_backend;
+pub use comfy_backend::ComfyConnector;
+mod media_backend;
+pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
+mod runpod_backend;
+pub use runpod_backend::RunPodPods;

@@ -38,7 +38,7 @@ pub(crate) fn start(a: MeterArgs) -> AbortOnDrop {
             }
             if last_check.elapsed() >= a.pod_check {
                 last_check = tokio::time::Instant::now();
-                if let Ok(PodState::Gone) = a.pods.state(&a.pod.pod_id).await {
+                if let Ok(PodState::Gone | PodState::Broken) = a.pods.state(&a.pod.pod_id).await {
                     a.stop.stop(
                         StopReason::PodGone,
                         format!(

@@ -133,11 +133,15 @@ impl Engine {
         if let Some(pod) = &rec.pod {
             // Not knowing whether the pod runs is no reason to mark the job interrupted:
             // the error leaves it for the next attempt.
-            if self.pods()?.state(&pod.pod_id).await? == PodState::Gone {
-                // It ended without us (spot reclaim, dead-man timer): billing stopped at the
-                // latest now.
-                self.journal.set_pod_ended(&rec.id, now_ms())?;
-                return Ok(None);
+            match self.pods()?.state(&pod.pod_id).await? {
+                PodState::Gone => {
+                    // It ended without us (spot reclaim, dead-man timer): billing stopped at
+                    // the latest now.
+                    self.journal.set_pod_ended(&rec.id, now_ms())?;
+                    return Ok(None);
+                }
+                PodState::Broken => return Ok(None),
+                PodState::Starting | PodState::Running => {}
             }
         }
         let server = self.servers.connect(url, &rec.spec.manifest)?;

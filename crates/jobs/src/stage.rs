@@ -5,7 +5,8 @@ use studio_error::{Error, Result};
 
 /// One state of a render. Every non-terminal state names the side effect that is about to happen,
 /// so a journal row left behind by a crash says exactly what may have been started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Ordered as they happen (`Ord`), so "later than" comparisons follow the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
     Queued,

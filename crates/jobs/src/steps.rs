@@ -1,6 +1,6 @@
 //! The steps of a render, each journaled (stage first, then the side effect).
 
-use crate::backend::{CreatedPod, PodState, RenderServer, RunEvent};
+use crate::backend::{CreatedPod, PodProgress, PodState, RenderServer, RunEvent};
 use crate::ctx::Ctx;
 use crate::engine::{Engine, Live};
 use crate::events::{Direction, JobEvent, Throttle};
@@ -104,7 +104,10 @@ impl Engine {
                 ctx.enter(Stage::StartingPod)?;
                 let pods = self.pods()?;
                 let p = live.stop.guard(pods.describe(pod_id)).await?;
-                if live.stop.guard(pods.state(pod_id)).await? == PodState::Gone {
+                if matches!(
+                    live.stop.guard(pods.state(pod_id)).await?,
+                    PodState::Gone | PodState::Broken
+                ) {
                     return Err(Error::new(
                         POD_NOT_RUNNING,
                         format!(
@@ -113,32 +116,58 @@ impl Engine {
                     ));
                 }
                 self.record_pod(ctx, &p, false)?;
-                Ok(pods.comfy_url(pod_id))
+                pods.comfy_url(pod_id)
             }
             Target::NewPod { gpu_ids } => {
                 ctx.enter(Stage::StartingPod)?;
                 let pods = self.pods()?.clone();
-                let name = pods.pod_name(&ctx.id);
-                self.journal.set_pod_name(&ctx.id, &name)?;
-                let created = match live.stop.guard(pods.create(&name, gpu_ids)).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        // The create may have succeeded on RunPod's side (a 500 after creating,
-                        // or our cancel cutting the call): find it so teardown can end it.
-                        if let Ok(Some(p)) = pods.find_by_name(&name).await {
-                            self.record_pod(ctx, &p, true)?;
+                let failed: Mutex<Option<Error>> = Mutex::new(None);
+                let on = |p: PodProgress| {
+                    let r = match p {
+                        // Journaled the moment RunPod accepts the pod: a crash from here on
+                        // leaves an id that recovery terminates.
+                        PodProgress::Created(created) => {
+                            self.record_pod(ctx, &created, true).map(|info| {
+                                self.start_meter(ctx, info, spec.budget_usd, live);
+                            })
                         }
-                        return Err(e);
+                        PodProgress::Stage(
+                            to @ (Stage::WaitingForComfy | Stage::WaitingForModels),
+                        ) => {
+                            if ctx.stage() < to {
+                                ctx.enter(to)
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        PodProgress::Stage(_) => Ok(()),
+                    };
+                    if let Err(e) = r {
+                        failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
                     }
                 };
-                let info = self.record_pod(ctx, &created, true)?;
-                self.start_meter(ctx, info, spec.budget_usd, live);
-                Ok(pods.comfy_url(&created.pod_id))
+                // Not guarded: the provider honours the token itself and terminates what it
+                // made before returning, which a dropped future could not do.
+                let started = pods
+                    .start(&ctx.id, gpu_ids, &spec.manifest, &on, &live.stop.token)
+                    .await?;
+                if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                    return Err(e);
+                }
+                if self.journal.get(&ctx.id)?.pod.is_none() {
+                    let info = self.record_pod(ctx, &started.pod, true)?;
+                    self.start_meter(ctx, info, spec.budget_usd, live);
+                }
+                Ok(started.comfy_url)
             }
         }
     }
 
     pub(crate) fn record_pod(&self, ctx: &Ctx, p: &CreatedPod, owned: bool) -> Result<PodInfo> {
+        self.journal.set_pod_name(&ctx.id, &p.name)?;
         let info = PodInfo {
             pod_id: p.pod_id.clone(),
             gpu_id: p.gpu_id.clone(),
@@ -176,7 +205,9 @@ impl Engine {
 
     /// ComfyUI answering, then every node and model the manifest needs present.
     async fn wait_ready(&self, ctx: &Ctx, server: &dyn RenderServer, live: &Live) -> Result<()> {
-        ctx.enter(Stage::WaitingForComfy)?;
+        if ctx.stage() < Stage::WaitingForComfy {
+            ctx.enter(Stage::WaitingForComfy)?;
+        }
         let deadline = tokio::time::Instant::now() + self.config.comfy_deadline;
         loop {
             // Errors while the pod boots (proxy 502, connection refused) mean "not yet".

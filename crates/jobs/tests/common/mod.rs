@@ -1,0 +1,216 @@
+//! A rig for job tests: the real stand-in RunPod (billing clock, pod proxy) in front of the real
+//! stand-in ComfyUI, real media files made by `ffmpeg`, and engines over the real backends.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use standin_comfy::{StandinComfy, StandinConfig};
+use standin_runpod::{StandIn, StandInConfig};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use studio_comfy::ClientConfig;
+use studio_error::Sensitive;
+use studio_jobs::{
+    ComfyConnector, Engine, EngineConfig, EventSink, JobEvent, JobSpec, Journal, NormaliseOptions,
+    RunPodPods, Stage, StudioMedia, Target,
+};
+use studio_pods::{Deadlines, LifecycleConfig, PodSpec};
+use studio_runpod::{RetryPolicy, RunPodClient};
+use url::Url;
+
+pub struct Rig {
+    pub runpod: StandIn,
+    pub comfy: StandinComfy,
+    pub dir: tempfile::TempDir,
+    pub image: PathBuf,
+    pub video: PathBuf,
+}
+
+/// Sampling steps and the delay per step on the stand-in ComfyUI.
+pub async fn rig(steps: u32, step_delay: Duration) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let comfy = StandinComfy::start(StandinConfig {
+        steps: Some(steps),
+        step_delay,
+        ..StandinConfig::default()
+    })
+    .await
+    .unwrap();
+    let upstream = Url::parse(comfy.url()).unwrap();
+    let runpod = StandIn::start(StandInConfig {
+        upstream: Some(Arc::new(move |_pod: &str| Some(upstream.clone()))),
+        ..StandInConfig::default()
+    })
+    .await
+    .unwrap();
+    let image = ffmpeg(
+        dir.path(),
+        "me.png",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=navy:s=480x832",
+            "-frames:v",
+            "1",
+        ],
+    );
+    let video = ffmpeg(
+        dir.path(),
+        "dance.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=480x832:rate=16:duration=1.5",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    Rig {
+        runpod,
+        comfy,
+        dir,
+        image,
+        video,
+    }
+}
+
+fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .expect("the ffmpeg command is installed")
+        .success();
+    assert!(ok, "ffmpeg failed making {name}");
+    out
+}
+
+pub fn manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/steadydancer.toml")
+}
+
+impl Rig {
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.path().join("jobs.sqlite")
+    }
+
+    pub fn spec(&self, target: Target) -> JobSpec {
+        JobSpec {
+            image: self.image.clone(),
+            video: self.video.clone(),
+            manifest: manifest(),
+            params: [("seed".to_string(), serde_json::json!(7))].into(),
+            target,
+            out_dir: self.dir.path().join("renders"),
+            budget_usd: None,
+            normalise: NormaliseOptions::default(),
+        }
+    }
+
+    pub fn new_pod(&self) -> JobSpec {
+        self.spec(Target::NewPod { gpu_ids: vec![] })
+    }
+
+    /// A fresh engine over the same files, as a restarted app would build it.
+    pub fn engine(&self) -> Engine {
+        let client = RunPodClient::with_policy(
+            self.runpod.api_url(),
+            Sensitive::new(self.runpod.api_key().to_string()),
+            RetryPolicy::fast(),
+        )
+        .unwrap();
+        let pods_journal =
+            studio_pods::Journal::open(&self.dir.path().join("pods.sqlite")).unwrap();
+        let lifecycle = LifecycleConfig {
+            poll_interval: Duration::from_millis(25),
+            deadlines: Deadlines {
+                provisioning: Duration::from_secs(5),
+                container: Duration::from_secs(5),
+                comfy: Duration::from_secs(5),
+                models: Duration::from_secs(5),
+            },
+            create_retry_delay: Duration::from_millis(20),
+            terminate_timeout: Duration::from_secs(5),
+            ..LifecycleConfig::new(self.runpod.pod_url_template())
+        };
+        let pods = RunPodPods::new(
+            client,
+            Arc::new(Mutex::new(pods_journal)),
+            lifecycle,
+            PodSpec::default(),
+            ClientConfig::fast(),
+        );
+        let journal = Arc::new(Journal::open(&self.journal_path()).unwrap());
+        let mut config = EngineConfig::new(self.dir.path().join("work"));
+        config.poll = Duration::from_millis(25);
+        config.comfy_deadline = Duration::from_secs(5);
+        config.models_deadline = Duration::from_secs(5);
+        config.cost_tick = Duration::from_millis(50);
+        config.pod_check = Duration::from_millis(200);
+        Engine::new(
+            journal,
+            Arc::new(ComfyConnector::new(ClientConfig::fast())),
+            Arc::new(StudioMedia::default()),
+            config,
+        )
+        .with_pods(Arc::new(pods))
+    }
+}
+
+/// Collects every event with the instant it arrived.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<(Instant, JobEvent)>>>);
+
+impl Recorder {
+    pub fn sink(&self) -> EventSink {
+        let me = self.clone();
+        Arc::new(move |e| me.0.lock().unwrap().push((Instant::now(), e)))
+    }
+
+    /// A sink that records and calls `on_stage` at each stage change (to cancel or "crash").
+    pub fn sink_with(&self, on_stage: impl Fn(Stage) + Send + Sync + 'static) -> EventSink {
+        let me = self.clone();
+        Arc::new(move |e| {
+            let stage = match &e {
+                JobEvent::Stage { stage, .. } => Some(*stage),
+                _ => None,
+            };
+            me.0.lock().unwrap().push((Instant::now(), e));
+            if let Some(s) = stage {
+                on_stage(s);
+            }
+        })
+    }
+
+    pub fn stages(&self) -> Vec<Stage> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, e)| match e {
+                JobEvent::Stage { stage, .. } => Some(*stage),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn when(&self, stage: Stage) -> Option<Instant> {
+        self.0.lock().unwrap().iter().find_map(|(t, e)| match e {
+            JobEvent::Stage { stage: s, .. } if *s == stage => Some(*t),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, pred: impl Fn(&JobEvent) -> bool) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e)| pred(e))
+            .count()
+    }
+}

@@ -1,0 +1,99 @@
+//! Whole renders on a new pod, through the real stand-in RunPod and stand-in ComfyUI.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Recorder, rig};
+use std::time::{Duration, Instant};
+use studio_jobs::{JobEvent, Stage, Target};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_verification() {
+    let rig = rig(4, Duration::from_millis(20)).await;
+    let engine = rig.engine();
+    let job = engine.submit(&rig.new_pod(), None).unwrap();
+    let rec = Recorder::default();
+    let outcome = engine
+        .run(&job.id, CancellationToken::new(), rec.sink())
+        .await
+        .unwrap();
+    let returned = Instant::now();
+
+    // The pod was confirmed terminated before run returned, so this bounds the teardown.
+    let verified = rec.when(Stage::Verifying).unwrap();
+    assert!(
+        returned - verified < Duration::from_secs(3),
+        "teardown took {:?}",
+        returned - verified
+    );
+    assert_eq!(rig.runpod.pods_billing(), 0);
+    let billing = rig.runpod.billing();
+    assert_eq!(billing.len(), 1);
+
+    assert_eq!(
+        rec.stages(),
+        [
+            Stage::CheckingInputs,
+            Stage::Normalising,
+            Stage::StartingPod,
+            Stage::WaitingForComfy,
+            Stage::WaitingForModels,
+            Stage::Uploading,
+            Stage::QueuedOnComfy,
+            Stage::Generating,
+            Stage::Downloading,
+            Stage::Verifying,
+            Stage::TearingDown,
+            Stage::Done,
+        ]
+    );
+    assert!(rec.count(|e| matches!(e, JobEvent::Sampling { max: 4, .. })) >= 1);
+    assert!(rec.count(|e| matches!(e, JobEvent::Transfer { .. })) >= 2);
+
+    let job = outcome.job;
+    assert_eq!(job.stage, Stage::Done);
+    assert_eq!(job.pod.as_ref().unwrap().pod_id, billing[0].id);
+    assert!(job.pod_ended_ms.is_some());
+    let cost = job.cost_usd.unwrap();
+    assert!(
+        cost > 0.0 && cost < billing[0].cost_usd * 1.5 + 0.001,
+        "cost {cost} vs billed {}",
+        billing[0].cost_usd
+    );
+    assert_eq!(job.stages.len(), 13);
+    assert!(job.outputs[0].is_file());
+
+    let entry = &engine.journal().gallery_list().unwrap()[0];
+    assert_eq!(entry.id, job.id);
+    assert!(!entry.missing);
+    assert!(
+        entry.thumbnail.as_ref().unwrap().is_file(),
+        "thumbnail written"
+    );
+    assert_eq!(entry.gpu_id.as_deref(), Some(billing[0].gpu_id.as_str()));
+    assert_eq!(
+        engine.journal().render_again(&job.id).unwrap(),
+        rig.new_pod()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_render_on_an_own_comfyui_costs_nothing_and_starts_no_pod() {
+    let rig = rig(4, Duration::from_millis(5)).await;
+    let engine = rig.engine();
+    let spec = rig.spec(Target::ComfyUrl {
+        url: rig.comfy.url().to_string(),
+    });
+    let job = engine.submit(&spec, None).unwrap();
+    let rec = Recorder::default();
+    let outcome = engine
+        .run(&job.id, CancellationToken::new(), rec.sink())
+        .await
+        .unwrap();
+    assert_eq!(outcome.job.stage, Stage::Done);
+    assert_eq!(outcome.job.cost_usd, Some(0.0));
+    assert!(rig.runpod.billing().is_empty());
+    assert!(!rec.stages().contains(&Stage::StartingPod));
+    assert!(rec.stages().contains(&Stage::WaitingForModels));
+}
