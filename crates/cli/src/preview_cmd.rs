@@ -37,7 +37,9 @@ pub async fn run(args: Args) -> ExitCode {
     let quiet = args.json;
     let mut on_download = |p: studio_pose::DownloadProgress| {
         if !quiet {
-            let pct = p.total.map_or(0.0, |t| p.done as f64 * 100.0 / t.max(1) as f64);
+            let pct = p
+                .total
+                .map_or(0.0, |t| p.done as f64 * 100.0 / t.max(1) as f64);
             eprint!("\rdownloading {}: {pct:5.1}%", p.file);
         }
     };
@@ -60,7 +62,14 @@ pub async fn run(args: Args) -> ExitCode {
         }
     };
     let cancel = AtomicBool::new(false);
-    match write_preview_videos(&models, &args.video, &args.out, opts, &cancel, &mut on_frame) {
+    match write_preview_videos(
+        &models,
+        &args.video,
+        &args.out,
+        opts,
+        &cancel,
+        &mut on_frame,
+    ) {
         Ok(report) if args.json => output::print_json(&report),
         Ok(report) => {
             eprintln!();

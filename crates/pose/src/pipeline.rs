@@ -13,16 +13,38 @@ use crate::draw::draw_skeleton;
 use crate::engine::PoseModels;
 use crate::keypoints::{Person, to_openpose};
 
-/// Time spent per stage, summed over frames by the preview and the bench.
+/// Time spent per stage, summed over frames by the preview and the bench (JSON: milliseconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct StageTimes {
+    #[serde(rename = "detect_pre_ms", serialize_with = "ms")]
     pub detect_pre: Duration,
+    #[serde(rename = "detect_infer_ms", serialize_with = "ms")]
     pub detect_infer: Duration,
+    #[serde(rename = "detect_post_ms", serialize_with = "ms")]
     pub detect_post: Duration,
+    #[serde(rename = "pose_pre_ms", serialize_with = "ms")]
     pub pose_pre: Duration,
+    #[serde(rename = "pose_infer_ms", serialize_with = "ms")]
     pub pose_infer: Duration,
+    #[serde(rename = "pose_post_ms", serialize_with = "ms")]
     pub pose_post: Duration,
+    #[serde(rename = "draw_ms", serialize_with = "ms")]
     pub draw: Duration,
+}
+
+/// Durations as milliseconds in JSON: what the GUI and scripts want to show.
+pub(crate) fn ms<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+pub(crate) fn opt_ms<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ms(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 impl StageTimes {

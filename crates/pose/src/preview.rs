@@ -54,9 +54,15 @@ pub struct PreviewSummary {
     pub frames: usize,
     pub cancelled: bool,
     /// From start to the first skeleton handed over (decoding included).
+    #[serde(
+        rename = "first_frame_after_ms",
+        serialize_with = "crate::pipeline::opt_ms"
+    )]
     pub first_frame_after: Option<Duration>,
+    #[serde(rename = "elapsed_ms", serialize_with = "crate::pipeline::ms")]
     pub elapsed: Duration,
     /// Decoding time (frame source), then the pipeline's stages.
+    #[serde(rename = "decode_ms", serialize_with = "crate::pipeline::ms")]
     pub decode: Duration,
     pub stages: StageTimes,
 }

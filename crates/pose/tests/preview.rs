@@ -108,3 +108,17 @@ fn writes_skeleton_and_overlay_videos() {
         assert_eq!(facts.frame_count, Some(4), "{facts:?}");
     }
 }
+
+#[test]
+fn summary_json_uses_milliseconds() {
+    let source = |sink: &mut FrameSink<'_>| {
+        sink(0, 0.0, RgbImage::new(64, 64));
+        Ok(1)
+    };
+    let summary = start_with_source(models(), source, |_| {}).wait().unwrap();
+    let v = serde_json::to_value(&summary).unwrap();
+    assert!(v["elapsed_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["first_frame_after_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["stages"]["detect_infer_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["checks"]["frames"], 1);
+}
