@@ -3,6 +3,7 @@
 
 mod output;
 mod pods_cmd;
+mod preview_cmd;
 mod probe_cmd;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Gpus(pods_cmd::GpusArgs),
     /// List, start, terminate and sweep this app's RunPod pods.
     Pods(pods_cmd::PodsArgs),
+    /// Pose preview of a dance video: skeleton and overlay videos, and the checks.
+    Preview(preview_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe_cmd::run(args),
             Command::Gpus(args) => pods_cmd::run_gpus(args).await,
             Command::Pods(args) => pods_cmd::run_pods(args).await,
+            Command::Preview(args) => preview_cmd::run(args).await,
         }
     })
 }
