@@ -171,18 +171,12 @@ impl Recorder {
         Arc::new(move |e| me.0.lock().unwrap().push((Instant::now(), e)))
     }
 
-    /// A sink that records and calls `on_stage` at each stage change (to cancel or "crash").
-    pub fn sink_with(&self, on_stage: impl Fn(Stage) + Send + Sync + 'static) -> EventSink {
+    /// A sink that records and then calls `on` with each event (to cancel or "crash").
+    pub fn sink_with(&self, on: impl Fn(&JobEvent) + Send + Sync + 'static) -> EventSink {
         let me = self.clone();
         Arc::new(move |e| {
-            let stage = match &e {
-                JobEvent::Stage { stage, .. } => Some(*stage),
-                _ => None,
-            };
-            me.0.lock().unwrap().push((Instant::now(), e));
-            if let Some(s) = stage {
-                on_stage(s);
-            }
+            me.0.lock().unwrap().push((Instant::now(), e.clone()));
+            on(&e);
         })
     }
 
@@ -213,4 +207,8 @@ impl Recorder {
             .filter(|(_, e)| pred(e))
             .count()
     }
+}
+
+pub fn is_stage(e: &JobEvent, stage: Stage) -> bool {
+    matches!(e, JobEvent::Stage { stage: s, .. } if *s == stage)
 }
