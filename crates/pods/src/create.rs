@@ -2,6 +2,7 @@
 //! a lookup by name, because RunPod has answered 500 for pods it did create.
 
 use crate::deadman::DeadMan;
+use crate::dropguard::TerminateOnDrop;
 use crate::events::{CostMeter, Stage};
 use crate::manager::{Created, PodManager, Track, codes};
 use crate::probe::ReadinessProbe;
@@ -37,7 +38,7 @@ impl<P: ReadinessProbe> PodManager<P> {
         deadman: Option<&DeadMan>,
         track: &mut Track<'_>,
         cancel: &CancellationToken,
-    ) -> Result<Created> {
+    ) -> Result<(Created, TerminateOnDrop)> {
         // Prices read at run time; the rate is captured per pod at create.
         let prices: HashMap<String, f64> = match self.client.list_gpus().await {
             Ok(gpus) => gpus
@@ -100,6 +101,8 @@ impl<P: ReadinessProbe> PodManager<P> {
                 };
                 if let Some(pod) = pod {
                     let rate = if estimate > 0.0 { estimate } else { pod.cost };
+                    // From here on, even a dropped future terminates the pod.
+                    let mut guard = self.drop_guard(&pod.id);
                     self.set_active(&pod.id, true);
                     self.journal().record_created(&name, &pod.id, rate)?;
                     let created = Created {
@@ -109,7 +112,9 @@ impl<P: ReadinessProbe> PodManager<P> {
                         meter: CostMeter::new(rate, Instant::now()),
                     };
                     if cancel.is_cancelled() {
-                        return Err(self.fail_and_terminate(&created, cancelled(), track).await);
+                        let err = self.fail_and_terminate(&created, cancelled(), track).await;
+                        guard.disarm();
+                        return Err(err);
                     }
                     track.stage_began = Instant::now();
                     track.emit(
@@ -117,7 +122,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                         Some(&created),
                         format!("RunPod accepted the pod on {gpu} at ${rate:.2}/h"),
                     );
-                    return Ok(created);
+                    return Ok((created, guard));
                 }
                 let code = last_error
                     .as_ref()

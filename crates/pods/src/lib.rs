@@ -4,6 +4,7 @@
 
 mod create;
 pub mod deadman;
+mod dropguard;
 pub mod events;
 pub mod journal;
 mod manager;

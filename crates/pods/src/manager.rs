@@ -2,6 +2,7 @@
 //! candidate walk, then readiness), which terminates the pod on every way out but success.
 
 use crate::deadman::DeadMan;
+use crate::dropguard::TerminateOnDrop;
 use crate::events::{CostMeter, PodEvent, Reporter, Stage, dollars};
 use crate::journal::Journal;
 use crate::probe::ReadinessProbe;
@@ -186,6 +187,10 @@ impl<P: ReadinessProbe> PodManager<P> {
         &self.config
     }
 
+    pub(crate) fn drop_guard(&self, pod_id: &str) -> TerminateOnDrop {
+        TerminateOnDrop::arm(self.client.clone(), self.journal.clone(), pod_id)
+    }
+
     /// A poisoned lock means a panic mid-write; SQLite kept the data consistent.
     pub(crate) fn journal(&self) -> MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
@@ -228,11 +233,11 @@ impl<P: ReadinessProbe> PodManager<P> {
         if deadman.is_none() {
             tracing::warn!("start command unknown: the in-pod dead-man timer is not armed");
         }
-        let created = self
+        let (created, mut guard) = self
             .create_walk(spec, deadman.as_ref(), &mut track, cancel)
             .await?;
         let span = tracing::info_span!("pod_readiness", id = %created.pod_id, name = %created.name);
-        match self
+        let outcome = match self
             .wait_ready(&created, &mut track, cancel)
             .instrument(span)
             .await
@@ -253,7 +258,9 @@ impl<P: ReadinessProbe> PodManager<P> {
                 })
             }
             Err(e) => Err(self.fail_and_terminate(&created, e, &mut track).await),
-        }
+        };
+        guard.disarm();
+        outcome
     }
 
     /// Records the failure, terminates the pod and says what it cost.

@@ -142,6 +142,24 @@ impl<P: ReadinessProbe> PodManager<P> {
         Ok(out)
     }
 
+    /// "Terminate all" on the Pods screen and at app exit: every pod of ours, in use or not.
+    #[tracing::instrument(skip(self, reporter))]
+    pub async fn terminate_all(&self, reporter: &Reporter) -> Result<Vec<SweptPod>> {
+        let mut out = Vec::new();
+        for mut v in self.list().await? {
+            let result = self.terminate(&v.pod_id, reporter).await;
+            if let Ok(Some(c)) = result.as_ref().map(|t| t.cost_usd) {
+                v.cost_usd = Some(c);
+            }
+            out.push(SweptPod {
+                view: v,
+                terminated: result.is_ok(),
+                error: result.err().map(|e| e.message().to_string()),
+            });
+        }
+        Ok(out)
+    }
+
     /// Pods the journal still considers live (for start-up recovery and the close warning).
     pub fn unsettled(&self) -> Result<Vec<JournalPod>> {
         Ok(self

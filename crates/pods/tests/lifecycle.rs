@@ -320,3 +320,35 @@ async fn insufficient_balance_stops_the_walk() {
     assert_eq!(posts, 1);
     r.assert_nothing_billing();
 }
+
+#[tokio::test]
+async fn an_abandoned_start_still_terminates_its_pod() {
+    let r = std::sync::Arc::new(rig().await);
+    r.standin.set_faults(|f| f.never_ready = true);
+    let r2 = r.clone();
+    let task = tokio::spawn(async move {
+        let _ = r2
+            .manager
+            .start(&PodSpec::default(), &r2.reporter, &CancellationToken::new())
+            .await;
+    });
+    // Wait until the pod exists, then drop the start future mid-readiness.
+    for _ in 0..100 {
+        if r.standin.pods_billing() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(r.standin.pods_billing(), 1);
+    // Let the create answer arrive (before that only the journal's intent and the sweep cover it).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    task.abort();
+    let _ = task.await;
+    for _ in 0..100 {
+        if r.standin.pods_billing() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    r.assert_nothing_billing();
+}

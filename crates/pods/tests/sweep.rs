@@ -115,3 +115,23 @@ async fn the_sweep_never_takes_a_pod_this_app_is_using() {
     assert!(r.manager.active_pods().is_empty());
     r.assert_nothing_billing();
 }
+
+#[tokio::test]
+async fn terminate_all_takes_pods_in_use_too() {
+    let r = rig().await;
+    let ready = r
+        .manager
+        .start(
+            &studio_pods::PodSpec::default(),
+            &r.reporter,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let other = r.standin.inject_pod("sds-other001", "NVIDIA H100 NVL");
+    let done = r.manager.terminate_all(&r.reporter).await.unwrap();
+    let ids: HashSet<_> = done.iter().map(|s| s.view.pod_id.clone()).collect();
+    assert_eq!(ids, HashSet::from([ready.pod_id.clone(), other]));
+    assert!(done.iter().all(|s| s.terminated));
+    r.assert_nothing_billing();
+}

@@ -187,3 +187,43 @@ async fn spot_pods_vanish_and_stop_billing() {
     assert_eq!(s.pods_billing(), 0);
     assert_eq!(s.billing()[0].end_reason.as_deref(), Some("vanished"));
 }
+
+#[tokio::test]
+async fn control_routes_set_faults_and_show_billing() {
+    let s = StandIn::start(StandInConfig::default()).await.unwrap();
+    let http = client();
+    let base = format!("http://{}", s.addr());
+    let put = http
+        .put(format!("{base}/_standin/faults"))
+        .json(&json!({"no_capacity": ["NVIDIA A100 80GB PCIe"], "slow": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let resp = http
+        .post(format!("{}/pods", s.api_url()))
+        .bearer_auth(s.api_key())
+        .json(&body("sds-ctl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let problem: Value = resp.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer any instances")
+    );
+    s.inject_pod("sds-ctl2", "NVIDIA H100 PCIe");
+    let bill: Value = http
+        .get(format!("{base}/_standin/billing"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bill["billing"], 1);
+    assert_eq!(bill["pods"][0]["rate_per_hour"], 2.39);
+}
