@@ -5,6 +5,7 @@ mod output;
 mod pods_cmd;
 mod preview_cmd;
 mod probe_cmd;
+mod render_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Gpus(pods_cmd::GpusArgs),
     /// List, start, terminate and sweep this app's RunPod pods.
     Pods(pods_cmd::PodsArgs),
+    /// Render a photo dancing to a video on a ComfyUI server you already have.
+    Render(render_cmd::Args),
     /// Pose preview of a dance video: skeleton and overlay videos, and the checks.
     Preview(preview_cmd::Args),
 }
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe_cmd::run(args),
             Command::Gpus(args) => pods_cmd::run_gpus(args).await,
             Command::Pods(args) => pods_cmd::run_pods(args).await,
+            Command::Render(args) => render_cmd::run(args).await,
             Command::Preview(args) => preview_cmd::run(args).await,
         }
     })

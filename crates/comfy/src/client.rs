@@ -377,9 +377,9 @@ pub(crate) async fn read_json(what: &str, resp: Response) -> Result<Value> {
 pub(crate) fn transport_error(what: &str, base: &Url, e: reqwest::Error) -> Error {
     let code = if e.is_timeout() { TIMEOUT } else { UNREACHABLE };
     let why = if e.is_timeout() {
-        "it did not answer in time"
+        "did not answer in time"
     } else {
-        "it could not be reached"
+        "could not be reached"
     };
     Error::new(
         code,

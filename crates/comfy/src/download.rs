@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use studio_error::{Error, Result};
 use tokio::io::AsyncWriteExt;
 
+const WRITE_BUFFER: usize = 4 * 1024 * 1024;
+
 /// One file a node produced, as the history lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputFile {
@@ -166,7 +168,7 @@ impl ComfyClient {
         } else {
             (0, resp.content_length())
         };
-        let mut out = tokio::fs::OpenOptions::new()
+        let handle = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .append(offset > 0)
@@ -174,6 +176,8 @@ impl ComfyClient {
             .open(part)
             .await
             .map_err(|e| Pass::Fatal(Error::io(&format!("write {}", part.display()), e)))?;
+        // Network chunks are small; each tokio file write is a blocking-pool hop, so batch them.
+        let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, handle);
         progress(offset, total);
         let mut body = resp.bytes_stream();
         let mut cut = None;

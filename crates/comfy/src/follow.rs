@@ -135,10 +135,11 @@ impl Follower {
                     Ok(None) => {
                         last_contact = Instant::now();
                         if self.socket.is_none() && !ended_on_socket {
-                            strikes = if self.client.in_queue(prompt_id).await? {
-                                0
-                            } else {
-                                strikes + 1
+                            strikes = match self.client.in_queue(prompt_id).await {
+                                Ok(true) => 0,
+                                Ok(false) => strikes + 1,
+                                // Not knowing is not evidence of loss.
+                                Err(_) => strikes,
                             };
                             if strikes >= LOST_STRIKES {
                                 return Err(lost(prompt_id));
