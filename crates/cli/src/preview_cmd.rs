@@ -27,7 +27,7 @@ pub struct Args {
 pub async fn run(args: Args) -> ExitCode {
     studio_media::init();
     let dir = match studio_core::paths::data_dir() {
-        Ok(d) => d.join("models").join("pose"),
+        Ok(d) => studio_pose::download::models_dir(&d),
         Err(e) => return output::fail(&e, args.json, EXIT_FAILED),
     };
     let client = reqwest::Client::builder()

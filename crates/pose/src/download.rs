@@ -274,6 +274,11 @@ async fn hash_file(path: &Path) -> Result<(u64, String)> {
     Ok((size, hex))
 }
 
+/// The folder inside the app's data directory where the pose weights live (CLI and GUI share it).
+pub fn models_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("models").join("pose")
+}
+
 /// Detector and keypoint model paths in `dir` (the data directory's model folder), downloading
 /// whichever is missing from Hugging Face.
 pub async fn ensure_dwpose(

@@ -20,7 +20,9 @@ pub mod preview;
 pub mod video_out;
 
 pub use checks::{CheckSummary, FrameCheck, Warning};
-pub use download::{DownloadProgress, ModelFile, dwpose_files, ensure_dwpose, ensure_model};
+pub use download::{
+    DownloadProgress, ModelFile, dwpose_files, ensure_dwpose, ensure_model, models_dir,
+};
 pub use engine::PoseModels;
 pub use export::{ExportReport, write_preview_videos};
 pub use keypoints::{Keypoint, Person};
