@@ -164,6 +164,8 @@ pub struct PreparedInputs {
 pub trait MediaPrep: Send + Sync {
     /// Checks the photo and video; an error says what to fix.
     async fn check(&self, spec: &JobSpec) -> Result<()>;
+    /// Frames the render will have (for the estimate), read before any work is done.
+    async fn expected_frames(&self, spec: &JobSpec) -> Result<u32>;
     /// Normalises the inputs into `work_dir`; `progress` is 0.0..=1.0.
     async fn normalise(
         &self,

@@ -36,3 +36,5 @@ mod media_backend;
 pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
 mod runpod_backend;
 pub use runpod_backend::RunPodPods;
+mod setup;
+pub use setup::{JOBS_DB, PODS_DB, RunPodSetup, open_engine, open_journal};

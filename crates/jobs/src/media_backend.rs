@@ -61,6 +61,16 @@ impl MediaPrep for StudioMedia {
         .await
     }
 
+    async fn expected_frames(&self, spec: &JobSpec) -> Result<u32> {
+        let (video, fps, s) = (spec.video.clone(), self.fps, spec.clone());
+        blocking(move || {
+            let facts = studio_media::probe(&video)?;
+            let secs = facts.duration_secs.unwrap_or(0.0);
+            Ok(crate::setup::frames_in(secs, &s, fps))
+        })
+        .await
+    }
+
     async fn normalise(
         &self,
         spec: &JobSpec,

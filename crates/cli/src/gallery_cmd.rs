@@ -1,0 +1,52 @@
+//! `studio gallery list [--json]`: finished renders, newest first; moved files show as missing.
+
+use crate::output::{EXIT_FAILED, fail, print_json};
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: GalleryCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum GalleryCommand {
+    /// Every result with its video, GPU, cost and date.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(args: Args) -> ExitCode {
+    let GalleryCommand::List { json } = args.command;
+    let entries = match studio_core::paths::data_dir()
+        .and_then(|d| studio_jobs::open_journal(&d)?.gallery_list())
+    {
+        Ok(e) => e,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
+    if json {
+        return print_json(&entries);
+    }
+    if entries.is_empty() {
+        println!("The gallery is empty.");
+    }
+    for e in &entries {
+        let when = studio_jobs::journal::format_utc(e.created_ms);
+        let missing = if e.missing {
+            "  [missing: the file was moved or deleted]"
+        } else {
+            ""
+        };
+        println!(
+            "{}  {when}  ${:.2}  {}  {}{missing}",
+            &e.id[..8.min(e.id.len())],
+            e.cost_usd,
+            e.gpu_id.as_deref().unwrap_or("own server"),
+            e.video.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
