@@ -28,5 +28,6 @@ pub use export::{ExportReport, write_preview_videos};
 pub use keypoints::{Keypoint, Person};
 pub use pipeline::{FramePose, StageTimes, process_frame};
 pub use preview::{
-    PreviewFrame, PreviewHandle, PreviewOptions, PreviewSummary, start_preview, start_with_source,
+    PreviewFrame, PreviewFrameInfo, PreviewHandle, PreviewOptions, PreviewSummary, start_preview,
+    start_with_source,
 };

@@ -48,6 +48,48 @@ pub struct PreviewFrame {
     pub check: FrameCheck,
 }
 
+/// What the GUI sends with each frame besides the pictures (JSON-friendly).
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewFrameInfo {
+    pub index: u64,
+    pub pts_secs: f64,
+    pub width: u32,
+    pub height: u32,
+    pub people: Vec<Person>,
+    pub check: FrameCheck,
+}
+
+impl PreviewFrame {
+    pub fn info(&self) -> PreviewFrameInfo {
+        PreviewFrameInfo {
+            index: self.index,
+            pts_secs: self.pts_secs,
+            width: self.frame.width(),
+            height: self.frame.height(),
+            people: self.people.clone(),
+            check: self.check.clone(),
+        }
+    }
+
+    /// The skeleton as JPEG, for a webview (`quality` 1..=100).
+    pub fn skeleton_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
+        encode_jpeg(&self.skeleton, quality)
+    }
+
+    /// The skeleton over the frame as JPEG.
+    pub fn overlay_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
+        encode_jpeg(&crate::draw::overlay(&self.frame, &self.skeleton), quality)
+    }
+}
+
+pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+        .encode_image(img)
+        .map_err(|e| Error::internal(format!("Could not encode a preview picture: {e}.")))?;
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewSummary {
     pub checks: CheckSummary,

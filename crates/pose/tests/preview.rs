@@ -122,3 +122,45 @@ fn summary_json_uses_milliseconds() {
     assert!(v["stages"]["detect_infer_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(v["checks"]["frames"], 1);
 }
+
+#[test]
+fn frame_info_and_jpeg_for_the_gui() {
+    let source = |sink: &mut FrameSink<'_>| {
+        sink(7, 0.28, RgbImage::new(640, 640));
+        Ok(1)
+    };
+    let (tx, rx) = mpsc::channel();
+    start_with_source(models(), source, move |f| {
+        tx.send((
+            f.info(),
+            f.skeleton_jpeg(80).unwrap(),
+            f.overlay_jpeg(80).unwrap(),
+        ))
+        .unwrap()
+    })
+    .wait()
+    .unwrap();
+    let (info, sk, ov) = rx.recv().unwrap();
+    let v = serde_json::to_value(&info).unwrap();
+    assert_eq!(
+        (v["index"].as_u64(), v["width"].as_u64()),
+        (Some(7), Some(640))
+    );
+    assert_eq!(v["people"][0]["keypoints"].as_array().unwrap().len(), 134);
+    assert_eq!(v["check"]["people"], 1);
+    for jpeg in [sk, ov] {
+        assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+        let img = image::load_from_memory(&jpeg).unwrap();
+        assert_eq!((img.width(), img.height()), (640, 640));
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_video_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("dance.mp4");
+    std::fs::write(&bad, b"this is not a video at all").unwrap();
+    let handle = studio_pose::start_preview(models(), bad, PreviewOptions::default(), |_| {});
+    let err = handle.wait().unwrap_err();
+    assert!(err.code().starts_with("media."), "{}", err.code());
+}
