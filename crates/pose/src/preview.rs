@@ -35,6 +35,18 @@ impl Default for PreviewOptions {
     }
 }
 
+impl PreviewOptions {
+    /// About `per_second` preview frames per second of video: DWPose-L costs seconds per frame on
+    /// a laptop CPU, so a whole-clip preview at full rate would take many minutes.
+    pub fn sampled(video_fps: f64, per_second: f64) -> Self {
+        let every = (video_fps / per_second.max(0.1)).round().max(1.0) as u32;
+        Self {
+            every_nth: every,
+            ..Self::default()
+        }
+    }
+}
+
 /// One processed frame.
 #[derive(Debug, Clone)]
 pub struct PreviewFrame {
@@ -251,4 +263,17 @@ where
         .spawn(move || run_preview(&models, source, &flag, &mut on_frame))
         .expect("spawning a thread only fails when the OS is out of resources");
     PreviewHandle { cancel, thread }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_rate() {
+        assert_eq!(PreviewOptions::sampled(25.0, 4.0).every_nth, 6);
+        assert_eq!(PreviewOptions::sampled(30.0, 4.0).every_nth, 8);
+        assert_eq!(PreviewOptions::sampled(10.0, 30.0).every_nth, 1);
+        assert_eq!(PreviewOptions::sampled(25.0, 4.0).max_side, 640);
+    }
 }
