@@ -28,6 +28,11 @@ pub struct Rig {
 
 /// Sampling steps and the delay per step on the stand-in ComfyUI.
 pub async fn rig(steps: u32, step_delay: Duration) -> Rig {
+    rig_with(steps, step_delay, standin_runpod::Timings::fast()).await
+}
+
+/// As [`rig`], with the stand-in RunPod's boot timings (zero for the overhead bench).
+pub async fn rig_with(steps: u32, step_delay: Duration, timings: standin_runpod::Timings) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let comfy = StandinComfy::start(StandinConfig {
         steps: Some(steps),
@@ -39,6 +44,7 @@ pub async fn rig(steps: u32, step_delay: Duration) -> Rig {
     let upstream = Url::parse(comfy.url()).unwrap();
     let runpod = StandIn::start(StandInConfig {
         upstream: Some(Arc::new(move |_pod: &str| Some(upstream.clone()))),
+        timings,
         ..StandInConfig::default()
     })
     .await
