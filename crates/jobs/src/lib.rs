@@ -37,4 +37,4 @@ pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
 mod runpod_backend;
 pub use runpod_backend::RunPodPods;
 mod setup;
-pub use setup::{JOBS_DB, PODS_DB, RunPodSetup, open_engine, open_journal};
+pub use setup::{JOBS_DB, PODS_DB, RunPodSetup, open_engine, open_engine_with, open_journal};

@@ -33,14 +33,25 @@ pub struct RunPodSetup {
 /// Without `runpod`, only jobs on the user's own ComfyUI run (and recovery leaves pod jobs
 /// for later, with an error saying a key is needed).
 pub fn open_engine(data_dir: &Path, runpod: Option<RunPodSetup>) -> Result<Engine> {
+    let config = EngineConfig::new(data_dir.join("work"));
+    open_engine_with(data_dir, runpod, config, ClientConfig::default())
+}
+
+/// As [`open_engine`] with explicit timings (tests, demo mode with the stand-ins).
+pub fn open_engine_with(
+    data_dir: &Path,
+    runpod: Option<RunPodSetup>,
+    config: EngineConfig,
+    comfy: ClientConfig,
+) -> Result<Engine> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| Error::io(&format!("create {}", data_dir.display()), e))?;
     let journal = Arc::new(Journal::open(&data_dir.join(JOBS_DB))?);
     let engine = Engine::new(
         journal,
-        Arc::new(ComfyConnector::new(ClientConfig::default())),
+        Arc::new(ComfyConnector::new(comfy.clone())),
         Arc::new(StudioMedia::default()),
-        EngineConfig::new(data_dir.join("work")),
+        config,
     );
     Ok(match runpod {
         None => engine,
@@ -51,7 +62,7 @@ pub fn open_engine(data_dir: &Path, runpod: Option<RunPodSetup>) -> Result<Engin
                 Arc::new(Mutex::new(pods_journal)),
                 r.lifecycle,
                 r.spec,
-                ClientConfig::default(),
+                comfy,
             )))
         }
     })
