@@ -29,6 +29,8 @@ pub struct EngineConfig {
     pub comfy_deadline: Duration,
     /// From ComfyUI answering to every node and model present.
     pub models_deadline: Duration,
+    /// Both waits on the user's own ComfyUI (nothing boots there).
+    pub own_server_deadline: Duration,
     /// Live cost event interval.
     pub cost_tick: Duration,
     /// How often the pod is checked for having vanished while the job runs.
@@ -44,6 +46,7 @@ impl EngineConfig {
             poll: Duration::from_secs(3),
             comfy_deadline: Duration::from_secs(25 * 60),
             models_deadline: Duration::from_secs(30 * 60),
+            own_server_deadline: Duration::from_secs(20),
             cost_tick: Duration::from_secs(1),
             pod_check: Duration::from_secs(15),
             teardown_attempts: 5,
@@ -207,7 +210,10 @@ impl Engine {
         }
         // The meter stops before teardown so it cannot fire the budget during it.
         drop(live.meter.lock().unwrap_or_else(|p| p.into_inner()).take());
-        ctx.enter(Stage::TearingDown)?;
+        // Teardown runs even if the stage cannot be journaled: a pod must never outlive its job.
+        if let Err(e) = ctx.enter(Stage::TearingDown) {
+            tracing::error!(job = %ctx.id, error = %e.chain(), "could not journal tearing down");
+        }
         self.teardown(ctx).await?;
         let job = self.journal.get(&ctx.id)?;
         let cost = job.cost_usd_at(now_ms());
@@ -223,6 +229,15 @@ impl Engine {
         };
         ctx.enter(end)?;
         let job = self.journal.get(&ctx.id)?;
+        // The gallery keeps the final stage split (tearing down included).
+        let entry = match entry {
+            Some(mut e) => {
+                e.stages = job.stages.clone();
+                self.journal.gallery_add(&e)?;
+                Some(e)
+            }
+            None => None,
+        };
         ctx.emit(JobEvent::Finished {
             job_id: ctx.id.clone(),
             stage: end,

@@ -50,7 +50,8 @@ impl Engine {
         let server = self.servers.connect(&url, &spec.manifest)?;
         *live.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
 
-        self.wait_ready(ctx, server.as_ref(), live).await?;
+        let own = matches!(spec.target, Target::ComfyUrl { .. });
+        self.wait_ready(ctx, server.as_ref(), live, own).await?;
 
         ctx.enter(Stage::Uploading)?;
         let mut uploads = BTreeMap::new();
@@ -204,11 +205,27 @@ impl Engine {
     }
 
     /// ComfyUI answering, then every node and model the manifest needs present.
-    async fn wait_ready(&self, ctx: &Ctx, server: &dyn RenderServer, live: &Live) -> Result<()> {
+    /// On the user's own server nothing is booting or downloading, so waiting long only hides
+    /// a wrong address or a missing model: `own` uses the short deadline.
+    async fn wait_ready(
+        &self,
+        ctx: &Ctx,
+        server: &dyn RenderServer,
+        live: &Live,
+        own: bool,
+    ) -> Result<()> {
+        let (comfy_wait, models_wait) = if own {
+            (
+                self.config.own_server_deadline,
+                self.config.own_server_deadline,
+            )
+        } else {
+            (self.config.comfy_deadline, self.config.models_deadline)
+        };
         if ctx.stage() < Stage::WaitingForComfy {
             ctx.enter(Stage::WaitingForComfy)?;
         }
-        let deadline = tokio::time::Instant::now() + self.config.comfy_deadline;
+        let deadline = tokio::time::Instant::now() + comfy_wait;
         loop {
             // Errors while the pod boots (proxy 502, connection refused) mean "not yet".
             if let Ok(true) = live
@@ -222,10 +239,17 @@ impl Engine {
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::new(
                     COMFY_TIMEOUT,
-                    format!(
-                        "ComfyUI did not answer within {} minutes. The pod was terminated; try another GPU or check the image in Settings.",
-                        self.config.comfy_deadline.as_secs() / 60
-                    ),
+                    if own {
+                        format!(
+                            "ComfyUI did not answer within {}. Check the address and that ComfyUI is running there.",
+                            span(comfy_wait)
+                        )
+                    } else {
+                        format!(
+                            "ComfyUI did not answer within {}. The pod was terminated; try another GPU or check the image in Settings.",
+                            span(comfy_wait)
+                        )
+                    },
                 ));
             }
             live.stop
@@ -236,7 +260,7 @@ impl Engine {
                 .await?;
         }
         ctx.enter(Stage::WaitingForModels)?;
-        let deadline = tokio::time::Instant::now() + self.config.models_deadline;
+        let deadline = tokio::time::Instant::now() + models_wait;
         loop {
             let missing = live.stop.guard(server.missing_requirements()).await?;
             if missing.is_empty() {
@@ -246,9 +270,9 @@ impl Engine {
                 return Err(Error::new(
                     MODELS_MISSING,
                     format!(
-                        "The server still lacks {} after {} minutes. Use an image or network volume that has them.",
+                        "The server still lacks {} after {}. Install them there, or use an image or network volume that has them.",
                         missing.join(", "),
-                        self.config.models_deadline.as_secs() / 60
+                        span(models_wait)
                     ),
                 ));
             }
@@ -333,6 +357,14 @@ impl Engine {
             stop.guard(self.media.verify(o)).await?;
         }
         Ok(outputs)
+    }
+}
+
+/// "12 minutes" or "20 seconds".
+fn span(d: std::time::Duration) -> String {
+    match d.as_secs() {
+        s if s >= 120 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
     }
 }
 

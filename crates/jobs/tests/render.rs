@@ -73,6 +73,11 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
     );
     assert_eq!(entry.gpu_id.as_deref(), Some(billing[0].gpu_id.as_str()));
     assert_eq!(
+        entry.stages, job.stages,
+        "the gallery keeps the whole stage split"
+    );
+    assert!((entry.cost_usd - cost).abs() < 1e-9);
+    assert_eq!(
         engine.journal().render_again(&job.id).unwrap(),
         rig.new_pod()
     );
@@ -96,4 +101,31 @@ async fn a_render_on_an_own_comfyui_costs_nothing_and_starts_no_pod() {
     assert!(rig.runpod.billing().is_empty());
     assert!(!rec.stages().contains(&Stage::StartingPod));
     assert!(rec.stages().contains(&Stage::WaitingForModels));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_own_comfyui_address_fails_fast_with_what_to_check() {
+    let rig = rig(4, Duration::from_millis(5)).await;
+    let engine = rig.engine();
+    // Nothing listens on port 9 of localhost.
+    let spec = rig.spec(Target::ComfyUrl {
+        url: "http://127.0.0.1:9/".to_string(),
+    });
+    let job = engine.submit(&spec, None).unwrap();
+    let began = Instant::now();
+    let err = engine
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "jobs.comfy_timeout", "{err:?}");
+    assert!(err.message().contains("Check the address"));
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "the 2 s test deadline, not 25 minutes"
+    );
+    assert_eq!(engine.journal().get(&job.id).unwrap().stage, Stage::Failed);
 }

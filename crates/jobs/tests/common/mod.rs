@@ -155,6 +155,7 @@ impl Rig {
         config.poll = Duration::from_millis(25);
         config.comfy_deadline = Duration::from_secs(5);
         config.models_deadline = Duration::from_secs(5);
+        config.own_server_deadline = Duration::from_secs(2);
         config.cost_tick = Duration::from_millis(50);
         config.pod_check = Duration::from_millis(200);
         Engine::new(
