@@ -196,6 +196,7 @@ impl ComfyClient {
     }
 
     /// `GET /history/{id}`: `None` until the prompt has finished (or failed).
+    #[tracing::instrument(level = "debug", skip(self), fields(url = %self.base))]
     pub async fn history(&self, prompt_id: &str) -> Result<Option<Value>> {
         let v = self
             .get_json("read the run's history", &format!("history/{prompt_id}"))
@@ -204,6 +205,7 @@ impl ComfyClient {
     }
 
     /// Whether the prompt is still running or waiting in `GET /queue`.
+    #[tracing::instrument(level = "debug", skip(self), fields(url = %self.base))]
     pub async fn in_queue(&self, prompt_id: &str) -> Result<bool> {
         let v = self.get_json("read the queue", "queue").await?;
         let listed = |key: &str| {

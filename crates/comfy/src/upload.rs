@@ -11,7 +11,8 @@ use std::path::Path;
 use studio_error::{Error, Result};
 use tokio_util::io::ReaderStream;
 
-const CHUNK: usize = 256 * 1024;
+// Large reads: each one is a hop to the blocking pool.
+const CHUNK: usize = 1024 * 1024;
 
 /// Where the server stored an upload. Use `name`: ComfyUI renames duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
