@@ -1,12 +1,15 @@
 //! `studio jobs list [--json]` and `studio jobs recover [--json]`: the render journal, and the
 //! same settling of unfinished jobs the app does at start-up.
 
-use crate::output::{EXIT_FAILED, fail, print_json};
+use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, print_json};
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use studio_core::config::Endpoints;
-use studio_error::Result;
-use studio_jobs::{JobRecord, RunPodSetup, Stage, no_events};
+use studio_error::{Error, Result, codes};
+use studio_jobs::{JobEvent, JobRecord, JobSpec, RunPodSetup, Stage, no_events};
 use studio_pods::{LifecycleConfig, PodSpec};
 use studio_runpod::RunPodClient;
 use tokio_util::sync::CancellationToken;
@@ -151,5 +154,150 @@ async fn recover(json: bool) -> ExitCode {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `studio render` on a new pod (or a warm one): the estimate, a confirmation (skipped with
+/// `--yes`), a progress bar per stage with the live cost, Ctrl-C to cancel (the pod is torn
+/// down), and the result path with the cost line. `render_cmd` calls this for the pod path.
+// Until `render_cmd` routes the pod path here, nothing calls it.
+#[allow(dead_code)]
+pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
+    let engine = match runpod_setup().and_then(|r| {
+        let r = r.ok_or_else(|| {
+            Error::new("runpod.no_key", "No RunPod API key. Set RUNPOD_API_KEY or save a key in the app's Settings, or pass --comfy-url.")
+        })?;
+        studio_jobs::open_engine(&studio_core::paths::data_dir()?, Some(r))
+    }) {
+        Ok(e) => e,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
+    let estimate = match engine.expected_frames(&spec).await {
+        Ok(frames) => engine.estimate(&spec, frames).await,
+        Err(e) => Err(e),
+    };
+    let estimate = match estimate {
+        Ok(e) => e,
+        Err(e) => return fail(&e, json, EXIT_BAD_INPUT),
+    };
+    eprintln!(
+        "Estimate: {} frames, about {:.0} min, about ${:.2} at ${:.2}/h.",
+        estimate.frames,
+        estimate.total_secs / 60.0,
+        estimate.cost_usd,
+        estimate.rate_usd_per_hour
+    );
+    if !yes && let Err(e) = confirm() {
+        return fail(&e, json, EXIT_BAD_INPUT);
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Cancelling: stopping the render and terminating the pod...");
+            on_ctrl_c.cancel();
+        }
+    });
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    let view = Arc::new(Mutex::new(View {
+        bar: bar.clone(),
+        stage: String::new(),
+        cost: 0.0,
+    }));
+    let sink = Arc::new(move |e: JobEvent| view.lock().unwrap_or_else(|p| p.into_inner()).show(&e));
+    let result = engine.render(&spec, Some(&estimate), cancel, sink).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(out) if json => print_json(&out.job),
+        Ok(out) => {
+            for f in &out.job.outputs {
+                println!("{}", f.display());
+            }
+            let secs =
+                (out.job.finished_ms.unwrap_or(out.job.created_ms) - out.job.created_ms) / 1000;
+            eprintln!(
+                "Done in {secs} s on {}; cost ${:.2}.",
+                out.entry.gpu_id.as_deref().unwrap_or("the pod"),
+                out.job.cost_usd.unwrap_or(0.0)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, json, EXIT_FAILED),
+    }
+}
+
+fn confirm() -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            codes::INVALID_INPUT,
+            "Rendering on RunPod costs money; pass --yes to confirm without a prompt.",
+        ));
+    }
+    eprint!("Start the render? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::new(
+            codes::CANCELLED,
+            "Not started; nothing was spent.",
+        ))
+    }
+}
+
+/// One bar that follows the stage: steps while sampling, bytes while moving files.
+struct View {
+    bar: ProgressBar,
+    stage: String,
+    cost: f64,
+}
+
+impl View {
+    fn show(&mut self, e: &JobEvent) {
+        match e {
+            JobEvent::Stage { stage, .. } => {
+                self.stage = stage.label().to_string();
+                self.bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                self.bar
+                    .enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+            JobEvent::Sampling { value, max, .. } => {
+                self.bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {msg} [{bar:30}] step {pos}/{len}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                self.bar.set_length(*max);
+                self.bar.set_position(*value);
+            }
+            JobEvent::Transfer {
+                done,
+                total: Some(t),
+                ..
+            } => {
+                self.bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {msg} [{bar:30}] {bytes}/{total_bytes}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                self.bar.set_length(*t);
+                self.bar.set_position(*done);
+            }
+            JobEvent::Cost { usd, .. } => self.cost = *usd,
+            _ => {}
+        }
+        self.bar
+            .set_message(format!("{}  ${:.3}", self.stage, self.cost));
     }
 }

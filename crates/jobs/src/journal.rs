@@ -174,6 +174,17 @@ impl Journal {
         )
     }
 
+    /// Pods that unfinished jobs own: the orphan sweep must leave these alone (recovery
+    /// settles them instead).
+    pub fn live_pod_ids(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .unfinished()?
+            .into_iter()
+            .filter(|j| j.pod_ended_ms.is_none())
+            .filter_map(|j| j.pod.map(|p| p.pod_id))
+            .collect())
+    }
+
     fn query(&self, sql: &str) -> Result<Vec<JobRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(sql).map_err(db_err)?;

@@ -86,6 +86,9 @@ fn survives_reopen_and_lists_unfinished() {
     assert_eq!(rec.prompt_id.as_deref(), Some("p-1"));
     assert_eq!(rec.spec, spec(dir.path()));
     assert_eq!(j.list().unwrap().len(), 2);
+    assert_eq!(j.live_pod_ids().unwrap(), ["pod1".to_string()].into());
+    j.set_pod_ended(&b, 20).unwrap();
+    assert!(j.live_pod_ids().unwrap().is_empty());
     assert_eq!(j.get(&a).unwrap().stage, Stage::Done);
 }
 
