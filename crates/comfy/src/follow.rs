@@ -134,7 +134,9 @@ impl Follower {
                     }
                     Ok(None) => {
                         last_contact = Instant::now();
-                        if self.socket.is_none() && !ended_on_socket {
+                        // A restarted server forgets its queue; a socket that reconnects
+                        // at once would never tell us, so the queue is asked as well.
+                        if !ended_on_socket {
                             strikes = match self.client.in_queue(prompt_id).await {
                                 Ok(true) => 0,
                                 Ok(false) => strikes + 1,

@@ -342,3 +342,53 @@ async fn unreachable_server_is_a_clear_error() {
     let err = client(&url).system_stats().await.unwrap_err();
     assert_eq!(err.code(), "comfy.unreachable");
 }
+
+#[tokio::test]
+async fn a_server_that_forgot_the_prompt_is_reported_not_waited_on_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let (photo, video) = media(dir.path());
+    let server = standin().await;
+    server.set_faults(Faults {
+        forget_prompts: true,
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let err = render(
+        &client(server.url()),
+        &manifest(),
+        &request(&photo, &video),
+        &dir.path().join("o"),
+        |_| {},
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "comfy.prompt_lost");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn older_servers_without_execution_success_still_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let (photo, video) = media(dir.path());
+    let server = standin().await;
+    server.set_faults(Faults {
+        legacy_events: true,
+        ..Default::default()
+    });
+    let rec = Recorder::default();
+    let out = render(
+        &client(server.url()),
+        &manifest(),
+        &request(&photo, &video),
+        &dir.path().join("o"),
+        rec.sink(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.files.len(), 1);
+    assert!(rec.events().contains(&RenderEvent::Run {
+        event: ComfyEvent::Finished
+    }));
+}

@@ -82,11 +82,10 @@ async fn run(shared: &Shared, job: &Job) -> Value {
     let (status_str, completed) = match result {
         Ok(()) => {
             messages.push(json!(["execution_success", {"prompt_id": pid, "timestamp": now_ms()}]));
-            shared.send(
-                to,
-                "execution_success",
-                json!({"prompt_id": pid, "timestamp": now_ms()}),
-            );
+            if !lock(&shared.faults).legacy_events {
+                let data = json!({"prompt_id": pid, "timestamp": now_ms()});
+                shared.send(to, "execution_success", data);
+            }
             ("success", true)
         }
         Err(End::Error {

@@ -85,6 +85,10 @@ pub struct Faults {
     pub hostile_output_name: Option<String>,
     /// Close the next `/view` connection after this many body bytes (fires once).
     pub cut_download_after: Option<u64>,
+    /// Accept prompts but forget them at once, as a server that restarted would.
+    pub forget_prompts: bool,
+    /// Behave like older ComfyUI builds: no `execution_success` event.
+    pub legacy_events: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -244,7 +244,9 @@ async fn queue_prompt(State(s): St, Json(body): Json<Value>) -> Response {
         prompt: Value::Object(prompt.clone()),
         outputs,
     };
-    lock(&s.queue).pending.push_back(job);
+    if !lock(&s.faults).forget_prompts {
+        lock(&s.queue).pending.push_back(job);
+    }
     s.wake.notify_one();
     s.prompts.fetch_add(1, Ordering::SeqCst);
     Json(json!({"prompt_id": id, "number": number, "node_errors": {}})).into_response()
