@@ -40,13 +40,13 @@ pub async fn run(args: Args) -> ExitCode {
         } else {
             ""
         };
-        println!(
-            "{}  {when}  ${:.2}  {}  {}{missing}",
+        crate::jobs_cmd::say(&format!(
+            "{}  {when}  {}  {}  {}{missing}",
             &e.id[..8.min(e.id.len())],
-            e.cost_usd,
+            crate::jobs_cmd::dollars(e.cost_usd),
             e.gpu_id.as_deref().unwrap_or("own server"),
             e.video.display()
-        );
+        ));
     }
     ExitCode::SUCCESS
 }

@@ -78,9 +78,23 @@ fn list(json: bool) -> ExitCode {
         println!("No renders yet.");
     }
     for j in &jobs {
-        println!("{}", line(j));
+        say(&line(j));
     }
     ExitCode::SUCCESS
+}
+
+/// A stdout line; a closed pipe (`studio jobs list | head`) ends the listing quietly.
+pub(crate) fn say(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Cents, or tenths of a cent for the small sums a short render costs.
+pub(crate) fn dollars(usd: f64) -> String {
+    if usd > 0.0 && usd < 0.10 {
+        format!("${usd:.4}")
+    } else {
+        format!("${usd:.2}")
+    }
 }
 
 fn line(j: &JobRecord) -> String {
@@ -89,9 +103,10 @@ fn line(j: &JobRecord) -> String {
         .cost_usd
         .unwrap_or_else(|| j.cost_usd_at(studio_jobs::journal::now_ms()));
     let mut s = format!(
-        "{}  {when}  {:<20}  ${cost:.2}",
+        "{}  {when}  {:<20}  {}",
         &j.id[..8.min(j.id.len())],
-        j.stage.label()
+        j.stage.label(),
+        dollars(cost)
     );
     if let Some(p) = &j.pod {
         s.push_str(&format!("  {}", p.gpu_id));
@@ -143,12 +158,12 @@ async fn recover(json: bool) -> ExitCode {
             }
             (to, _) => to.label().to_string(),
         };
-        println!(
-            "{}  {} -> {what}  ${:.2}",
+        say(&format!(
+            "{}  {} -> {what}  {}",
             &r.job_id[..8.min(r.job_id.len())],
             r.from.label(),
-            r.cost_usd
-        );
+            dollars(r.cost_usd)
+        ));
     }
     if left {
         ExitCode::from(EXIT_FAILED)
@@ -220,9 +235,9 @@ pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
             let secs =
                 (out.job.finished_ms.unwrap_or(out.job.created_ms) - out.job.created_ms) / 1000;
             eprintln!(
-                "Done in {secs} s on {}; cost ${:.2}.",
+                "Done in {secs} s on {}; cost {}.",
                 out.entry.gpu_id.as_deref().unwrap_or("the pod"),
-                out.job.cost_usd.unwrap_or(0.0)
+                dollars(out.job.cost_usd.unwrap_or(0.0))
             );
             ExitCode::SUCCESS
         }
