@@ -252,7 +252,11 @@ impl Engine {
         }
     }
 
-    async fn add_to_gallery(&self, ctx: &Ctx, outputs: &[PathBuf]) -> Result<GalleryEntry> {
+    pub(crate) async fn add_to_gallery(
+        &self,
+        ctx: &Ctx,
+        outputs: &[PathBuf],
+    ) -> Result<GalleryEntry> {
         let video = outputs
             .first()
             .cloned()

@@ -92,8 +92,13 @@ impl Engine {
         let end = match (rec.stage, job.error_code.as_deref()) {
             (Stage::TearingDown, Some(codes::CANCELLED)) => Stage::Cancelled,
             (Stage::TearingDown, Some(_)) => Stage::Failed,
+            // Verified results and only the teardown left: the render succeeded.
+            (Stage::TearingDown, None) if !job.outputs.is_empty() => Stage::Done,
             _ => Stage::Interrupted,
         };
+        if end == Stage::Done {
+            self.add_to_gallery(&ctx, &job.outputs).await?;
+        }
         let err = (end == Stage::Interrupted).then(|| {
             Error::new(INTERRUPTED, format!(
                 "The app closed while this render was {}; its pod was terminated after costing ${cost:.2}. Render again to retry.",

@@ -143,3 +143,21 @@ async fn a_crash_while_the_pod_boots_is_settled_and_the_pod_terminated() {
     assert_eq!(engine.journal().get(&id).unwrap().stage, Stage::Interrupted);
     assert_eq!(rig.runpod.pods_billing(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_tearing_down_after_success_ends_done_in_the_gallery() {
+    let rig = rig(4, Duration::from_millis(10)).await;
+    let id = crash_at(&rig, Stage::TearingDown).await;
+    let engine = rig.engine();
+    let settled = engine
+        .recover(CancellationToken::new(), no_events())
+        .await
+        .unwrap();
+    assert_eq!(
+        (settled[0].from, settled[0].to),
+        (Stage::TearingDown, Stage::Done),
+        "{settled:?}"
+    );
+    assert_eq!(engine.journal().gallery_list().unwrap()[0].id, id);
+    assert_eq!(rig.runpod.pods_billing(), 0);
+}
