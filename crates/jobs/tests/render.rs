@@ -129,3 +129,46 @@ async fn a_wrong_own_comfyui_address_fails_fast_with_what_to_check() {
     );
     assert_eq!(engine.journal().get(&job.id).unwrap().stage, Stage::Failed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_render_on_a_warm_pod_leaves_the_users_pod_running() {
+    let rig = rig(4, Duration::from_millis(5)).await;
+    let pod_id = rig
+        .runpod
+        .inject_pod("sds-warm0001", "NVIDIA A100 80GB PCIe");
+    let engine = rig.engine();
+    let spec = rig.spec(Target::WarmPod {
+        pod_id: pod_id.clone(),
+    });
+    let job = engine.submit(&spec, None).unwrap();
+    let outcome = engine
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.job.stage, Stage::Done);
+    let pod = outcome.job.pod.as_ref().unwrap();
+    assert_eq!(pod.pod_id, pod_id);
+    assert!(!pod.owned);
+    assert_eq!(
+        outcome.job.cost_usd,
+        Some(0.0),
+        "the user's own pod is not charged to the job"
+    );
+    assert_eq!(
+        rig.runpod.pods_billing(),
+        1,
+        "a pod the user started stays up for the next render"
+    );
+    // The test ends with nothing billing.
+    let client = studio_runpod::RunPodClient::new(
+        rig.runpod.api_url(),
+        studio_error::Sensitive::new(rig.runpod.api_key().to_string()),
+    )
+    .unwrap();
+    client.delete_pod(&pod_id).await.unwrap();
+    assert_eq!(rig.runpod.pods_billing(), 0);
+}
