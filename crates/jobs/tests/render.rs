@@ -172,3 +172,23 @@ async fn a_render_on_a_warm_pod_leaves_the_users_pod_running() {
     client.delete_pod(&pod_id).await.unwrap();
     assert_eq!(rig.runpod.pods_billing(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_estimate_uses_the_catalog_price_and_the_video_length() {
+    let rig = rig(4, Duration::from_millis(5)).await;
+    let engine = rig.engine();
+    let spec = rig.new_pod();
+    let frames = engine.expected_frames(&spec).await.unwrap();
+    assert_eq!(frames, 24, "1.5 s read at 16 fps");
+    let e = engine.estimate(&spec, frames).await.unwrap();
+    assert!(
+        (e.rate_usd_per_hour - 1.64).abs() < 1e-9,
+        "the stand-in's A100 PCIe price: {e:?}"
+    );
+    assert!(e.startup_secs > 0.0 && e.cost_usd > 0.0);
+    let own = rig.spec(Target::ComfyUrl {
+        url: rig.comfy.url().to_string(),
+    });
+    assert_eq!(engine.estimate(&own, frames).await.unwrap().cost_usd, 0.0);
+    assert!(rig.runpod.billing().is_empty(), "estimating starts nothing");
+}
