@@ -14,7 +14,8 @@ build_pkgs=(build-essential pkg-config curl file libdbus-1-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev
   libavdevice-dev libswresample-dev clang libclang-dev ffmpeg nodejs npm
-  xvfb xauth dbus-x11 dbus-daemon gnome-keyring)
+  xvfb xauth dbus-x11 dbus-daemon gnome-keyring
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav)
 test_pkgs=(webkit2gtk-driver at-spi2-core libsecret-tools keyutils xdotool imagemagick fonts-dejavu-core)
 
 pkgs=("${build_pkgs[@]}")

@@ -2,6 +2,7 @@
 //! Business rules live in `crates/`; nothing here decides anything a CLI user would not see.
 
 mod commands;
+mod lifecycle;
 mod state;
 
 use tauri::Manager;
@@ -16,16 +17,27 @@ pub fn run() {
     };
     let log_guard = studio_core::logging::init(&data_dir, true).ok();
     studio_media::init();
-    tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "starting");
+    let demo = std::env::args().any(|a| a == "--demo");
+    tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), demo, "starting");
+    let studio = match studio_app::Studio::new(data_dir.clone(), demo) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("SteadyDancer Studio cannot start: {}", e.message());
+            std::process::exit(1);
+        }
+    };
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
-            app.manage(state::AppState::new(data_dir, log_guard));
+            app.manage(state::AppState::new(data_dir, studio.clone(), log_guard));
+            lifecycle::on_start(app.handle().clone(), studio);
             Ok(())
         })
+        .on_window_event(lifecycle::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::media::probe_media,
@@ -36,6 +48,17 @@ pub fn run() {
             commands::secrets::get_key_status,
             commands::secrets::save_api_key,
             commands::secrets::remove_api_key,
+            commands::render::plan_render,
+            commands::render::start_render,
+            commands::render::cancel_render,
+            commands::gallery::gallery_list,
+            commands::gallery::gallery_delete,
+            commands::gallery::reveal_file,
+            commands::pods::pods_list,
+            commands::pods::pods_orphans,
+            commands::pods::pods_terminate,
+            commands::pods::pods_terminate_all,
+            commands::pods::pods_start,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,16 +1,19 @@
 use std::path::PathBuf;
+use studio_app::Studio;
 use studio_core::logging::LogGuard;
 
 /// What every command may need; kept small so commands stay one-liners into the engine.
 pub struct AppState {
     pub data_dir: PathBuf,
+    pub studio: Studio,
     _log: Option<LogGuard>,
 }
 
 impl AppState {
-    pub fn new(data_dir: PathBuf, log: Option<LogGuard>) -> Self {
+    pub fn new(data_dir: PathBuf, studio: Studio, log: Option<LogGuard>) -> Self {
         Self {
             data_dir,
+            studio,
             _log: log,
         }
     }

@@ -1,5 +1,7 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { api } from "./api";
 import type { JobSpec } from "./jobs";
+import { OrphanBanner } from "./components/OrphanBanner";
 import { CreateScreen } from "./screens/CreateScreen";
 import { GalleryScreen } from "./screens/GalleryScreen";
 import { PodsScreen } from "./screens/PodsScreen";
@@ -18,6 +20,10 @@ export function App() {
   const [screen, setScreen] = useState<Screen>("create");
   const [again, setAgain] = useState<JobSpec | null>(null);
   const onAgainUsed = useCallback(() => setAgain(null), []);
+  const [demo, setDemo] = useState(false);
+  useEffect(() => {
+    api.appInfo().then((i) => setDemo(i.demo), () => undefined);
+  }, [screen]);
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Main">
@@ -37,8 +43,14 @@ export function App() {
             {s.label}
           </button>
         ))}
+        {demo && (
+          <div className="demo-banner" data-testid="demo-banner" title="Renders use built-in stand-in servers: no key, no cost, a test-pattern video.">
+            Demo mode: nothing is billed
+          </div>
+        )}
       </nav>
       <main className="content">
+        <OrphanBanner onShowPods={() => setScreen("pods")} />
         {/* Create stays mounted so a running render keeps its progress while you look elsewhere. */}
         <div hidden={screen !== "create"}>
           <CreateScreen onOpenSettings={() => setScreen("settings")} again={again} onAgainUsed={onAgainUsed} />

@@ -71,6 +71,7 @@ export interface KeyStatus {
 export interface AppInfo {
   version: string;
   dataDir: string;
+  demo: boolean;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {

@@ -88,6 +88,8 @@ export interface GalleryEntry {
   createdMs: number;
   video: string;
   thumbnail: string | null;
+  /// The first frame as a data: URL.
+  thumbnailData: string | null;
   spec: JobSpec;
   gpuId: string | null;
   stages: StageTime[];
@@ -148,6 +150,7 @@ export const jobs = {
   deleteEntry: (id: string, deleteFiles: boolean) => call<void>("gallery_delete", { id, deleteFiles }),
   revealFile: (path: string) => call<void>("reveal_file", { path }),
   pods: () => call<PodView[]>("pods_list"),
+  orphans: () => call<PodView[]>("pods_orphans"),
   terminatePod: (podId: string) => call<void>("pods_terminate", { podId }),
   terminateAll: () => call<number>("pods_terminate_all"),
   startWarmPod: (onEvent: (e: PodEvent) => void) => {

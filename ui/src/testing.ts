@@ -73,8 +73,11 @@ export function fakeBackend(files: Record<string, ProbedFile | { code: string; m
       case "save_settings":
         settings = args.settings as Settings;
         return { settings, defaults: defaultSettings, defaultOutputDir: "/data/renders" };
+      case "app_info":
+        return { version: "0.1.0", dataDir: "/data", demo: false };
       case "gallery_list":
       case "pods_list":
+      case "pods_orphans":
         return [];
       case "plugin:event|listen":
         return 1;

@@ -6,12 +6,16 @@ use serde::Serialize;
 pub struct AppInfo {
     version: &'static str,
     data_dir: String,
+    /// Renders go to the built-in stand-ins (`--demo`, or chosen in Settings).
+    demo: bool,
 }
 
 #[tauri::command]
 pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
+    let settings = state.studio.settings().unwrap_or_default();
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.display().to_string(),
+        demo: state.studio.is_demo(&settings),
     }
 }

@@ -1,7 +1,11 @@
 //! Tauri commands. Each forwards into `crates/`; errors reach the UI as `{code, message}`.
 
 pub mod app;
+mod assets;
+pub mod gallery;
 pub mod media;
+pub mod pods;
+pub mod render;
 pub mod secrets;
 pub mod settings;
 

@@ -113,7 +113,7 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
       <div className="gallery-grid">
         {sorted.map((e) => (
           <button key={e.id} className="gallery-item" onClick={() => setOpen(e)} data-testid="gallery-item">
-            {e.thumbnail && !e.missing ? <img src={convertFileSrc(e.thumbnail)} alt="" /> : <div className="thumb missing">{e.missing ? "File missing" : "No preview"}</div>}
+            {e.thumbnailData ? <img src={e.thumbnailData} alt="" /> : <div className="thumb missing">{e.missing ? "File missing" : "No preview"}</div>}
             <span>{new Date(e.createdMs).toLocaleString()}</span>
             <span className="muted" data-testid="gallery-cost">
               {formatUsd(e.costUsd)}

@@ -1,0 +1,183 @@
+//! The studio as one object that the desktop shell and the CLI both drive: it reads Settings,
+//! finds the key, opens the journals, and builds the pod provider and the render engine for the
+//! mode the user chose (RunPod, their own ComfyUI, or the built-in demo).
+
+mod demo;
+mod modes;
+pub mod plan;
+pub mod pods_view;
+mod workflows;
+
+pub use demo::Demo;
+pub use plan::{RenderOptions, RenderPlan};
+pub use pods_view::PodRow;
+pub use workflows::default_manifest;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use studio_core::config::Endpoints;
+use studio_core::settings::Settings;
+use studio_error::{Error, Result};
+use studio_jobs::{EventSink, GalleryEntry, JobOutcome, JobSpec, Recovered};
+use tokio_util::sync::CancellationToken;
+
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Studio {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    endpoints: Endpoints,
+    /// `--demo` on the command line or `STUDIO_DEMO=1`: demo whatever Settings say.
+    force_demo: bool,
+    demo: tokio::sync::OnceCell<Demo>,
+    modes: Mutex<HashMap<bool, Arc<modes::ModeCtx>>>,
+    running: Mutex<HashMap<String, CancellationToken>>,
+}
+
+impl std::fmt::Debug for Studio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Studio")
+            .field("data_dir", &self.inner.data_dir)
+            .field("force_demo", &self.inner.force_demo)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEMO_ENV: &str = "STUDIO_DEMO";
+
+impl Studio {
+    pub fn new(data_dir: PathBuf, force_demo: bool) -> Result<Self> {
+        let force_demo = force_demo
+            || std::env::var(DEMO_ENV).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                endpoints: Endpoints::from_env()?,
+                data_dir,
+                force_demo,
+                demo: tokio::sync::OnceCell::new(),
+                modes: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::load(&self.inner.data_dir)
+    }
+
+    /// Demo when forced at start or chosen in Settings.
+    pub fn is_demo(&self, settings: &Settings) -> bool {
+        self.inner.force_demo || settings.demo_mode
+    }
+
+    pub fn demo_forced(&self) -> bool {
+        self.inner.force_demo
+    }
+
+    /// The context for the mode Settings choose now (journals, endpoints, key).
+    pub(crate) async fn mode(&self, settings: &Settings) -> Result<modes::Mode> {
+        modes::resolve(self, settings).await
+    }
+
+    /// A render from start to finish; `sink` gets every event. Terminates any pod it started.
+    #[tracing::instrument(skip_all, fields(target = ?spec.target))]
+    pub async fn render(
+        &self,
+        spec: JobSpec,
+        estimate: Option<studio_jobs::Estimate>,
+        sink: EventSink,
+        on_job_id: impl FnOnce(&str),
+    ) -> Result<JobOutcome> {
+        let settings = self.settings()?;
+        let mode = self.mode(&settings).await?;
+        let engine = mode.engine(&settings)?;
+        let record = engine.submit(&spec, estimate.as_ref())?;
+        let cancel = CancellationToken::new();
+        self.lock_running()
+            .insert(record.id.clone(), cancel.clone());
+        on_job_id(&record.id);
+        let result = engine.run(&record.id, cancel, sink).await;
+        self.lock_running().remove(&record.id);
+        result
+    }
+
+    /// Cancels a running render: its prompt is interrupted and its pod terminated.
+    pub fn cancel(&self, job_id: &str) -> Result<()> {
+        match self.lock_running().get(job_id) {
+            Some(token) => {
+                token.cancel();
+                Ok(())
+            }
+            None => Err(Error::new(
+                "jobs.not_running",
+                "That render is not running any more.",
+            )),
+        }
+    }
+
+    /// Cancels every running render (the window is closing, Ctrl-C).
+    pub fn cancel_all(&self) -> usize {
+        let running = self.lock_running();
+        for token in running.values() {
+            token.cancel();
+        }
+        running.len()
+    }
+
+    pub fn running_jobs(&self) -> usize {
+        self.lock_running().len()
+    }
+
+    pub async fn gallery(&self) -> Result<Vec<GalleryEntry>> {
+        let settings = self.settings()?;
+        self.mode(&settings).await?.jobs.gallery_list()
+    }
+
+    pub async fn gallery_delete(&self, id: &str, delete_files: bool) -> Result<()> {
+        let settings = self.settings()?;
+        self.mode(&settings)
+            .await?
+            .jobs
+            .gallery_delete(id, delete_files)
+    }
+
+    pub async fn jobs(&self) -> Result<Vec<studio_jobs::JobRecord>> {
+        let settings = self.settings()?;
+        self.mode(&settings).await?.jobs.list()
+    }
+
+    /// Settles every render a crash or a closed window left unfinished (resume or terminate).
+    pub async fn recover(&self, sink: EventSink) -> Result<Vec<Recovered>> {
+        let settings = self.settings()?;
+        let mode = self.mode(&settings).await?;
+        if mode.jobs.unfinished()?.is_empty() {
+            return Ok(Vec::new());
+        }
+        mode.engine(&settings)?
+            .recover(CancellationToken::new(), sink)
+            .await
+    }
+
+    /// Checks a RunPod key against RunPod before it is stored.
+    pub async fn validate_key(&self, key: &studio_error::Sensitive<String>) -> Result<()> {
+        let settings = self.settings()?;
+        if self.is_demo(&settings) {
+            return Ok(());
+        }
+        studio_runpod::RunPodClient::new(self.inner.endpoints.runpod_api_url.clone(), key.clone())?
+            .validate_key()
+            .await
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,150 @@
+//! The two worlds the app can act in, each with its own journals so they never mix: the real
+//! one (RunPod at the configured address, the user's key) and the demo (the built-in stand-ins).
+
+use crate::Studio;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use studio_comfy::ClientConfig;
+use studio_core::config::Endpoints;
+use studio_core::settings::Settings;
+use studio_error::{Result, Sensitive};
+use studio_jobs::RunPodPods;
+use studio_jobs::{ComfyConnector, Engine, EngineConfig, Journal};
+use studio_pods::{LifecycleConfig, PodSpec};
+use studio_runpod::{Cloud, RunPodClient};
+
+/// Journals and folders of one world, opened once.
+#[derive(Debug)]
+pub(crate) struct ModeCtx {
+    pub jobs: Arc<Journal>,
+    pub pods: Arc<Mutex<studio_pods::Journal>>,
+    pub work_dir: PathBuf,
+}
+
+/// What an operation needs right now: the world, its addresses and (when set) the key.
+#[derive(Debug, Clone)]
+pub(crate) struct Mode {
+    pub demo: bool,
+    pub(crate) ctx: Arc<ModeCtx>,
+    pub endpoints: Endpoints,
+    pub(crate) key: Option<Sensitive<String>>,
+}
+
+impl std::ops::Deref for Mode {
+    type Target = ModeCtx;
+    fn deref(&self) -> &ModeCtx {
+        &self.ctx
+    }
+}
+
+pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode> {
+    let demo = studio.is_demo(settings);
+    let ctx = context(studio, demo)?;
+    if demo {
+        let d = studio
+            .inner
+            .demo
+            .get_or_try_init(crate::demo::Demo::start)
+            .await?;
+        return Ok(Mode {
+            demo,
+            ctx,
+            endpoints: d.endpoints()?,
+            key: Some(d.key()),
+        });
+    }
+    Ok(Mode {
+        demo,
+        ctx,
+        endpoints: studio.inner.endpoints.clone(),
+        key: studio_core::secrets::load_api_key()?,
+    })
+}
+
+fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
+    let mut modes = studio.inner.modes.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(ctx) = modes.get(&demo) {
+        return Ok(ctx.clone());
+    }
+    let dir = if demo {
+        studio.inner.data_dir.join("demo")
+    } else {
+        studio.inner.data_dir.clone()
+    };
+    studio_core::paths::ensure_dir(&dir)?;
+    let ctx = Arc::new(ModeCtx {
+        jobs: Arc::new(Journal::open(&dir.join("jobs.sqlite"))?),
+        pods: Arc::new(Mutex::new(studio_pods::Journal::open(
+            &dir.join("pods.sqlite"),
+        )?)),
+        work_dir: dir.join("work"),
+    });
+    modes.insert(demo, ctx.clone());
+    Ok(ctx)
+}
+
+/// The pod RunPod is asked for, from Settings.
+pub(crate) fn pod_spec(settings: &Settings) -> PodSpec {
+    PodSpec {
+        image: settings.pod_image.clone(),
+        gpu_candidates: settings.gpu_ids.clone(),
+        cloud: if settings.pod_cloud == "COMMUNITY" {
+            Cloud::Community
+        } else {
+            Cloud::Secure
+        },
+        disk_gb: settings.pod_disk_gb,
+        env: settings.pod_env.clone(),
+        network_volume_id: settings.network_volume_id.clone(),
+        start_command: settings.pod_start_command.clone(),
+        max_lifetime: Duration::from_secs_f64(settings.pod_max_lifetime_hours * 3600.0),
+        ..PodSpec::default()
+    }
+}
+
+impl Mode {
+    pub(crate) fn runpod(&self) -> Result<Option<RunPodClient>> {
+        self.key
+            .clone()
+            .map(|key| RunPodClient::new(self.endpoints.runpod_api_url.clone(), key))
+            .transpose()
+    }
+
+    pub(crate) fn lifecycle(&self) -> LifecycleConfig {
+        let mut config = LifecycleConfig::new(self.endpoints.pod_url_template.clone());
+        if self.demo {
+            config.poll_interval = Duration::from_millis(500);
+        }
+        config
+    }
+
+    pub(crate) fn pods_backend(&self, settings: &Settings) -> Result<Option<RunPodPods>> {
+        Ok(self.runpod()?.map(|client| {
+            RunPodPods::new(
+                client,
+                self.pods.clone(),
+                self.lifecycle(),
+                pod_spec(settings),
+                ClientConfig::default(),
+            )
+        }))
+    }
+
+    pub(crate) fn engine(&self, settings: &Settings) -> Result<Engine> {
+        let mut config = EngineConfig::new(self.work_dir.clone());
+        if self.demo {
+            config.poll = Duration::from_millis(500);
+        }
+        let mut engine = Engine::new(
+            self.jobs.clone(),
+            Arc::new(ComfyConnector::new(ClientConfig::default())),
+            Arc::new(studio_jobs::StudioMedia::default()),
+            config,
+        );
+        if let Some(pods) = self.pods_backend(settings)? {
+            engine = engine.with_pods(Arc::new(pods));
+        }
+        Ok(engine)
+    }
+}

@@ -1,0 +1,150 @@
+//! Turning "this photo, this dance, these choices" into a job spec and a price, before anything
+//! is rented.
+
+use crate::Studio;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use studio_error::{Error, Result};
+use studio_jobs::{Estimate, JobSpec, NormaliseOptions, Target};
+
+/// The frame rate the workflow reads the dance at (see workflows/steadydancer.toml `fps`).
+const WORKFLOW_FPS: f64 = 16.0;
+/// The workflow's default `max_frames`.
+const MAX_FRAMES: u32 = 176;
+
+/// What the user chose on the Create screen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RenderOptions {
+    pub trim_start: Option<f64>,
+    pub trim_end: Option<f64>,
+    pub orientation: Option<String>,
+    pub fit: Option<String>,
+}
+
+/// A job ready to confirm: its spec, what it should cost, and where it runs in words.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderPlan {
+    pub spec: JobSpec,
+    pub estimate: Estimate,
+    pub target_label: String,
+    pub demo: bool,
+}
+
+/// Frames the render will have: the chosen range at the workflow's rate, as 4n+1, capped.
+pub fn expected_frames(duration_secs: f64, options: &RenderOptions) -> u32 {
+    let start = options.trim_start.unwrap_or(0.0).max(0.0);
+    let end = options.trim_end.unwrap_or(duration_secs).min(duration_secs);
+    let frames = ((end - start).max(0.0) * WORKFLOW_FPS).floor() as u32;
+    let frames = frames.min(MAX_FRAMES).max(1);
+    (frames - 1) / 4 * 4 + 1
+}
+
+impl Studio {
+    #[tracing::instrument(skip(self, params))]
+    pub async fn plan(
+        &self,
+        image: PathBuf,
+        video: PathBuf,
+        options: RenderOptions,
+        params: BTreeMap<String, serde_json::Value>,
+    ) -> Result<RenderPlan> {
+        let settings = self.settings()?;
+        let mode = self.mode(&settings).await?;
+        let (target, target_label) = if mode.demo {
+            (
+                Target::NewPod {
+                    gpu_ids: settings.gpu_ids.clone(),
+                },
+                "a demo GPU (built-in stand-in, free)".to_string(),
+            )
+        } else if let Some(url) = &settings.comfy_url {
+            (
+                Target::ComfyUrl { url: url.clone() },
+                format!("your ComfyUI at {url}"),
+            )
+        } else {
+            if mode.key.is_none() {
+                return Err(Error::new(
+                    "secrets.no_key",
+                    "Rendering on RunPod needs your RunPod API key. Add it in Settings (or choose your own ComfyUI server or the demo there).",
+                ));
+            }
+            let first = settings.gpu_ids.first().cloned().unwrap_or_default();
+            (
+                Target::NewPod {
+                    gpu_ids: settings.gpu_ids.clone(),
+                },
+                format!("a new RunPod GPU ({first} first)"),
+            )
+        };
+        let duration = tokio::task::spawn_blocking({
+            let video = video.clone();
+            move || studio_media::probe(&video)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("probe stopped: {e}")))??
+        .duration_secs
+        .unwrap_or(0.0);
+        if let (Some(s), Some(e)) = (options.trim_start, options.trim_end)
+            && e <= s
+        {
+            return Err(Error::new(
+                "jobs.bad_range",
+                "The end of the chosen range must come after its start.",
+            ));
+        }
+        let out_dir = if mode.demo {
+            self.data_dir().join("demo").join("renders")
+        } else {
+            settings.output_dir_or_default(self.data_dir())
+        };
+        let spec = JobSpec {
+            image,
+            video,
+            manifest: crate::default_manifest(self.data_dir())?,
+            params,
+            budget_usd: if target.uses_pod() {
+                settings.budget_usd
+            } else {
+                None
+            },
+            target,
+            out_dir,
+            normalise: NormaliseOptions {
+                trim_start: options.trim_start,
+                trim_end: options.trim_end,
+                orientation: options.orientation.clone(),
+                fit: options.fit.clone(),
+            },
+        };
+        let frames = expected_frames(duration, &options);
+        let estimate = mode.engine(&settings)?.estimate(&spec, frames).await?;
+        Ok(RenderPlan {
+            spec,
+            estimate,
+            target_label,
+            demo: mode.demo,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_follow_the_range_as_4n_plus_1_and_are_capped() {
+        assert_eq!(expected_frames(2.0, &RenderOptions::default()), 29);
+        let trimmed = RenderOptions {
+            trim_start: Some(0.5),
+            trim_end: Some(1.5),
+            ..RenderOptions::default()
+        };
+        assert_eq!(expected_frames(10.0, &trimmed), 13);
+        assert_eq!(expected_frames(60.0, &RenderOptions::default()), 173);
+        assert_eq!(expected_frames(0.0, &RenderOptions::default()), 1);
+    }
+}

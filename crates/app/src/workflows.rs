@@ -1,0 +1,32 @@
+//! The SteadyDancer workflow ships inside the binary, so an installed app never depends on
+//! where its files landed; a `workflows/` folder found on disk (development, or
+//! `STUDIO_WORKFLOWS_DIR`) wins so people can bring their own.
+
+use std::path::{Path, PathBuf};
+use studio_error::{Error, Result};
+
+const MANIFEST: &str = include_str!("../../../workflows/steadydancer.toml");
+const WORKFLOW: &str = include_str!("../../../workflows/steadydancer.json");
+
+pub fn default_manifest(data_dir: &Path) -> Result<PathBuf> {
+    if let Some(found) = studio_comfy::locate_workflow("steadydancer.toml") {
+        return Ok(found);
+    }
+    let dir = data_dir.join("workflows");
+    studio_core::paths::ensure_dir(&dir)?;
+    for (name, text) in [
+        ("steadydancer.toml", MANIFEST),
+        ("steadydancer.json", WORKFLOW),
+    ] {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text).map_err(|e| {
+                Error::io(
+                    &format!("write the bundled workflow to {}", path.display()),
+                    e,
+                )
+            })?;
+        }
+    }
+    Ok(dir.join("steadydancer.toml"))
+}

@@ -1,0 +1,112 @@
+//! Start-up and shut-down: settle what a crash left behind, and never quit with a pod billing
+//! unless the user says so.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use studio_app::Studio;
+use tauri::{Emitter, Manager, WindowEvent};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+
+static QUIT_CONFIRMED: AtomicBool = AtomicBool::new(false);
+
+/// Renders a crash left unfinished are resumed or settled; then the UI hears about orphans.
+pub fn on_start(app: tauri::AppHandle, studio: Studio) {
+    tauri::async_runtime::spawn(async move {
+        match studio.recover(studio_jobs::no_events()).await {
+            Ok(settled) if !settled.is_empty() => {
+                tracing::info!(
+                    count = settled.len(),
+                    "unfinished renders settled at start-up"
+                );
+                let _ = app.emit("jobs-recovered", settled.len());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("recovery at start-up: {}", e.chain()),
+        }
+        let auto = studio.settings().map(|s| s.auto_sweep).unwrap_or(false);
+        if auto {
+            match studio.sweep().await {
+                Ok(swept) if !swept.is_empty() => {
+                    tracing::info!(count = swept.len(), "orphan pods terminated at start-up");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sweep at start-up: {}", e.chain()),
+            }
+        }
+        let _ = app.emit("startup-settled", ());
+    });
+}
+
+pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
+    let WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    if QUIT_CONFIRMED.load(Ordering::SeqCst) {
+        return;
+    }
+    api.prevent_close();
+    let app = window.app_handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let studio = app.state::<crate::state::AppState>().studio.clone();
+        let renders = studio.running_jobs();
+        let pods = studio.pods().await.map(|p| p.len()).unwrap_or(0);
+        if renders == 0 && pods == 0 {
+            quit(&app);
+            return;
+        }
+        let text = format!(
+            "{}{}Quitting stops {} so nothing keeps billing.",
+            if renders > 0 {
+                "A render is still running. "
+            } else {
+                ""
+            },
+            if pods > 0 {
+                format!("{pods} pod(s) are still running and cost money by the second. ")
+            } else {
+                String::new()
+            },
+            if renders > 0 {
+                "the render and terminates its pods"
+            } else {
+                "and terminates them"
+            },
+        );
+        let handle = app.clone();
+        app.dialog()
+            .message(text)
+            .title("Quit SteadyDancer Studio?")
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                "Terminate and quit".into(),
+                "Keep the app open".into(),
+            ))
+            .show(move |yes| {
+                if yes {
+                    tauri::async_runtime::spawn(async move {
+                        shut_down(&studio).await;
+                        quit(&handle);
+                    });
+                }
+            });
+    });
+}
+
+/// Cancels renders (each tears its pod down), then terminates whatever is left.
+async fn shut_down(studio: &Studio) {
+    studio.cancel_all();
+    for _ in 0..120 {
+        if studio.running_jobs() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if let Err(e) = studio.terminate_all().await {
+        tracing::error!("terminating pods at exit: {}", e.chain());
+    }
+}
+
+fn quit(app: &tauri::AppHandle) {
+    QUIT_CONFIRMED.store(true, Ordering::SeqCst);
+    app.exit(0);
+}

@@ -1,0 +1,94 @@
+// The product path in the real window against the stand-in RunPod and stand-in ComfyUI: key,
+// files, estimate, render with its stages, the result playing, the gallery with its cost, and
+// the stand-in's billing clock showing the pod gone.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { By, until } from "selenium-webdriver";
+import { byTest, dropFiles, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { startStandins } from "../lib/standins.js";
+
+const KEY = "rpa_E2E_RENDER_KEY_0042";
+const dataDir = tempDir("studio-e2e-render-");
+const mediaDir = tempDir("studio-e2e-render-media-");
+let standins;
+let host;
+let media;
+
+before(async () => {
+  media = makeMedia(mediaDir);
+  standins = await startStandins({ key: KEY });
+  host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: "" });
+});
+
+after(async () => {
+  await host?.stop();
+  standins?.stop();
+});
+
+async function saveKey(driver, key) {
+  await driver.findElement(byTest("nav-settings")).click();
+  const input = await driver.wait(until.elementLocated(byTest("key-input")), 10_000);
+  await input.sendKeys(key);
+  await driver.findElement(byTest("key-save")).click();
+}
+
+test("a wrong key is refused at once, the right one is kept", async () => {
+  const driver = await host.open();
+  try {
+    await saveKey(driver, "rpa_THIS_KEY_IS_WRONG_1111");
+    assert.match(await textOf(driver, "key-error"), /key/i);
+    const input = await driver.findElement(byTest("key-input"));
+    await input.clear();
+    await input.sendKeys(KEY);
+    await driver.findElement(byTest("key-save")).click();
+    assert.equal(await textOf(driver, "key-mask"), "••••••••0042");
+  } finally {
+    await driver.quit();
+  }
+});
+
+test("render on a pod: estimate, stages, result, gallery, and no pod left billing", async () => {
+  const driver = await host.open();
+  try {
+    await dropFiles(driver, [media.photo, media.video]);
+    const estimate = await textOf(driver, "estimate", 30_000);
+    assert.match(estimate, /estimated \$\d+\.\d+/);
+    await driver.findElement(byTest("render-button")).click();
+    await driver.findElement(byTest("render-confirm-yes")).click();
+
+    await driver.wait(until.elementLocated(byTest("render-progress")), 10_000);
+    await screenshot(driver, "progress");
+    const result = await driver.wait(until.elementLocated(byTest("render-result")), 180_000);
+    await driver.wait(until.elementIsVisible(result), 5_000);
+    const video = await driver.findElement(byTest("result-video"));
+    await driver.wait(
+      async () => Number(await driver.executeScript("return arguments[0].readyState", video)) >= 1,
+      20_000,
+      "the result video loads",
+    ).catch(async (e) => {
+      const why = await driver.executeScript("const v = arguments[0]; return JSON.stringify({src: v.currentSrc, err: v.error && v.error.code, msg: v.error && v.error.message, net: v.networkState})", video);
+      throw new Error(`${e.message}: ${why}`);
+    });
+    const duration = Number(await driver.executeScript("return arguments[0].duration", video));
+    assert.ok(duration > 0.5, `the result has a real duration (${duration})`);
+    assert.match(await textOf(driver, "result-cost"), /Cost \$\d/);
+    await screenshot(driver, "result");
+
+    const billing = await standins.billing();
+    assert.equal(billing.length, 1, "one pod was made");
+    assert.equal(billing.filter((p) => p.billing).length, 0, "no pod is billing");
+
+    await driver.findElement(byTest("nav-gallery")).click();
+    const item = await driver.wait(until.elementLocated(byTest("gallery-item")), 10_000);
+    assert.match(await (await driver.findElement(byTest("gallery-cost"))).getText(), /\$\d/);
+    await screenshot(driver, "gallery");
+    await item.click();
+    const detail = await textOf(driver, "gallery-detail");
+    const teardown = detail.match(/Shutting the GPU down\s+([\d.]+) s/);
+    assert.ok(teardown, `the stage split lists the teardown: ${detail}`);
+    assert.ok(Number(teardown[1]) < 3, `the pod was terminated within 3 s of verification (${teardown[1]} s)`);
+    assert.ok(detail.includes("Checking the result"), "verification is in the split");
+  } finally {
+    await driver.quit();
+  }
+});
