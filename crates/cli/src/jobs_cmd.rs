@@ -175,8 +175,6 @@ async fn recover(json: bool) -> ExitCode {
 /// `studio render` on a new pod (or a warm one): the estimate, a confirmation (skipped with
 /// `--yes`), a progress bar per stage with the live cost, Ctrl-C to cancel (the pod is torn
 /// down), and the result path with the cost line. `render_cmd` calls this for the pod path.
-// Until `render_cmd` routes the pod path here, nothing calls it.
-#[allow(dead_code)]
 pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
     let engine = match runpod_setup().and_then(|r| {
         let r = r.ok_or_else(|| {

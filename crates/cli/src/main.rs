@@ -1,6 +1,8 @@
 //! `studio`: the command-line front end. It drives the same engine as the desktop app and
 //! exposes only what works.
 
+mod gallery_cmd;
+mod jobs_cmd;
 mod output;
 mod pods_cmd;
 mod preview_cmd;
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 #[command(
     name = "studio",
     version,
-    about = "SteadyDancer Studio from the command line: check media, and more as it lands."
+    about = "SteadyDancer Studio from the command line: check media, preview poses, render on RunPod or your own ComfyUI, manage pods and results."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +36,10 @@ enum Command {
     Render(render_cmd::Args),
     /// Pose preview of a dance video: skeleton and overlay videos, and the checks.
     Preview(preview_cmd::Args),
+    /// Renders: list them, or settle unfinished ones.
+    Jobs(jobs_cmd::Args),
+    /// Finished results.
+    Gallery(gallery_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,8 @@ fn main() -> ExitCode {
             Command::Pods(args) => pods_cmd::run_pods(args).await,
             Command::Render(args) => render_cmd::run(args).await,
             Command::Preview(args) => preview_cmd::run(args).await,
+            Command::Jobs(args) => jobs_cmd::run(args).await,
+            Command::Gallery(args) => gallery_cmd::run(args).await,
         }
     })
 }

@@ -20,8 +20,15 @@ pub struct Args {
     #[arg(long)]
     video: PathBuf,
     /// ComfyUI's address, like http://127.0.0.1:8188 or https://POD-8188.proxy.runpod.net.
+    /// Without it, the render runs on a new RunPod pod.
     #[arg(long, env = "STUDIO_COMFY_URL")]
-    comfy_url: String,
+    comfy_url: Option<String>,
+    /// GPU types to try in order for a new pod (default: from Settings).
+    #[arg(long = "gpu")]
+    gpus: Vec<String>,
+    /// Start the pod without asking (it costs money).
+    #[arg(long)]
+    yes: bool,
     /// Workflow manifest [default: workflows/steadydancer.toml].
     #[arg(long)]
     workflow: Option<PathBuf>,
@@ -39,6 +46,12 @@ pub struct Args {
 
 pub async fn run(args: Args) -> ExitCode {
     let json = args.json;
+    if args.comfy_url.is_none() {
+        return match pod_spec(&args) {
+            Ok(spec) => crate::jobs_cmd::render_on_pod(spec, args.yes, json).await,
+            Err(e) => output::fail(&e, json, EXIT_BAD_INPUT),
+        };
+    }
     let (client, manifest, request) = match prepare(&args) {
         Ok(p) => p,
         Err(e) => return output::fail(&e, json, EXIT_BAD_INPUT),
@@ -85,6 +98,37 @@ pub async fn run(args: Args) -> ExitCode {
     }
 }
 
+/// The job for a new pod: same inputs, params and manifest as the `--comfy-url` path, and the
+/// spending cap from Settings.
+fn pod_spec(args: &Args) -> Result<studio_jobs::JobSpec, Error> {
+    let (_, manifest, request) = prepare(args)?;
+    let manifest_path = match &args.workflow {
+        Some(p) => p.clone(),
+        None => studio_comfy::locate_workflow("steadydancer.toml").ok_or_else(|| {
+            Error::new(
+                "manifest.unreadable",
+                format!("Could not find {}.", manifest.name),
+            )
+        })?,
+    };
+    let budget_usd = studio_core::paths::data_dir()
+        .and_then(|d| studio_core::settings::Settings::load(&d))
+        .map(|s| s.budget_usd)
+        .unwrap_or(None);
+    Ok(studio_jobs::JobSpec {
+        image: std::path::absolute(&args.image).unwrap_or(args.image.clone()),
+        video: std::path::absolute(&args.video).unwrap_or(args.video.clone()),
+        manifest: manifest_path,
+        params: request.params,
+        target: studio_jobs::Target::NewPod {
+            gpu_ids: args.gpus.clone(),
+        },
+        out_dir: std::path::absolute(&args.out).unwrap_or(args.out.clone()),
+        budget_usd,
+        normalise: Default::default(),
+    })
+}
+
 fn prepare(args: &Args) -> Result<(ComfyClient, Manifest, RenderRequest), Error> {
     let path = match &args.workflow {
         Some(p) => p.clone(),
@@ -118,7 +162,8 @@ fn prepare(args: &Args) -> Result<(ComfyClient, Manifest, RenderRequest), Error>
         );
     }
     request.params = params;
-    let client = ComfyClient::new(&args.comfy_url)?;
+    // The pod path gets its address later; this client is only used with --comfy-url.
+    let client = ComfyClient::new(args.comfy_url.as_deref().unwrap_or("http://127.0.0.1:8188"))?;
     Ok((client, manifest, request))
 }
 

@@ -4,21 +4,26 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { By, until } from "selenium-webdriver";
-import { dropFiles, byTest, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { byTest, dropFiles, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { startStandins } from "../lib/standins.js";
 
 const TEST_KEY = "rpa_E2E_SECRET_9f8e7d6c5b4a_4321";
 const dataDir = tempDir("studio-e2e-data-");
 const mediaDir = tempDir("studio-e2e-media-");
 let driverHost;
 let media;
+let standins;
 
 before(async () => {
   media = makeMedia(mediaDir);
-  driverHost = await startDriver({ STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: "" });
+  // Saving a key checks it with RunPod: here, the stand-in, never the real one.
+  standins = await startStandins({ key: TEST_KEY });
+  driverHost = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: "" });
 });
 
 after(async () => {
   await driverHost?.stop();
+  standins?.stop();
 });
 
 test("the window shows the four screens and navigation works", async () => {
@@ -30,9 +35,9 @@ test("the window shows the four screens and navigation works", async () => {
       await driver.wait(until.elementLocated(byTest(`screen-${id}`)), 5_000);
     }
     await driver.findElement(byTest("nav-gallery")).click();
-    assert.match(await textOf(driver, "screen-gallery"), /No videos yet/);
+    assert.match(await textOf(driver, "gallery-empty"), /No videos yet/);
     await driver.findElement(byTest("nav-pods")).click();
-    assert.match(await textOf(driver, "screen-pods"), /No pods running/);
+    assert.match(await textOf(driver, "pods-empty"), /No pods running/);
   } finally {
     await driver.quit();
   }
@@ -88,6 +93,9 @@ test("a key saved in Settings survives a restart and is never written to the dat
     assert.equal(await (await driver.findElement(byTest("pod-image"))).getAttribute("value"), "ghcr.io/example/custom:1");
     const page = await driver.findElement(By.css("body")).getText();
     assert.ok(!page.includes(TEST_KEY), "the key is not on screen");
+    // Remove it again: the keychain is shared with the next suite.
+    await driver.findElement(byTest("key-remove")).click();
+    await driver.wait(until.elementLocated(byTest("key-input")), 10_000);
   } finally {
     await driver.quit();
   }

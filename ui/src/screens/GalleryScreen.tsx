@@ -27,11 +27,19 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
   }, []);
 
   if (error) return <section data-testid="screen-gallery" className="screen"><h1>Gallery</h1><p className="error-box">{error.message}</p></section>;
-  if (entries && entries.length === 0) {
+  if (entries === null) {
     return (
       <section data-testid="screen-gallery" className="screen">
         <h1>Gallery</h1>
-        <div className="empty">
+        <p className="muted">Loading your videos…</p>
+      </section>
+    );
+  }
+  if (entries.length === 0) {
+    return (
+      <section data-testid="screen-gallery" className="screen">
+        <h1>Gallery</h1>
+        <div className="empty" data-testid="gallery-empty">
           <h2>No videos yet</h2>
           <p>
             Every video you render appears here with its thumbnail, the photo and dance it came from,
@@ -45,7 +53,7 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
       </section>
     );
   }
-  const sorted = [...(entries ?? [])].sort((a, b) => (newestFirst ? b.createdMs - a.createdMs : a.createdMs - b.createdMs));
+  const sorted = [...entries].sort((a, b) => (newestFirst ? b.createdMs - a.createdMs : a.createdMs - b.createdMs));
 
   if (open) {
     const e = open;
