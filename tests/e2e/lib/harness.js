@@ -72,6 +72,11 @@ export async function textOf(driver, id, ms = 20_000) {
 /// emits for a native drop (`tauri://drag-drop` with the paths) through Tauri's event system;
 /// everything after it (probe, facts, errors) runs for real.
 export async function dropFiles(driver, paths) {
+  await driver.wait(
+    async () => (await driver.executeScript("return document.body.dataset.dropReady")) === "1",
+    10_000,
+    "the drop zone listens",
+  );
   await driver.executeAsyncScript(
     `const done = arguments[arguments.length - 1];
      window.__TAURI_INTERNALS__

@@ -101,3 +101,31 @@ test("render on a pod: estimate, stages, result, gallery, and no pod left billin
     await driver.quit();
   }
 });
+
+test("render on the user's own ComfyUI: no pod, no cost", async () => {
+  const driver = await host.open();
+  try {
+    await driver.findElement(byTest("nav-settings")).click();
+    await driver.wait(until.elementLocated(byTest("target-comfy")), 10_000).click();
+    const url = await driver.wait(until.elementLocated(byTest("comfy-url")), 5_000);
+    await url.clear();
+    await url.sendKeys(standins.comfyUrl);
+    await driver.findElement(byTest("settings-save")).click();
+    await textOf(driver, "settings-saved");
+
+    await driver.findElement(byTest("nav-create")).click();
+    const again = await driver.findElements(byTest("render-again"));
+    if (again.length) await again[0].click();
+    await dropFiles(driver, [media.photo, media.video]);
+    assert.match(await textOf(driver, "estimate", 30_000), /your ComfyUI at/);
+    await driver.findElement(byTest("render-button")).click();
+    await driver.findElement(byTest("render-confirm-yes")).click();
+    const result = await driver.wait(until.elementLocated(byTest("render-result")), 120_000);
+    await driver.wait(until.elementIsVisible(result), 5_000);
+    assert.match(await textOf(driver, "result-cost"), /Cost \$0\.000/);
+    const billing = await standins.billing();
+    assert.equal(billing.pods.length, 1, "no new pod was made for the own-ComfyUI render");
+  } finally {
+    await driver.quit();
+  }
+});

@@ -27,7 +27,11 @@ export function DropZone({ busy, onFiles }: Props) {
       })
       .then((fn) => {
         if (cancelled) fn();
-        else unlisten = fn;
+        else {
+          unlisten = fn;
+          // Lets automated tests know a drop will be heard.
+          document.body.dataset.dropReady = "1";
+        }
       })
       .catch(() => {
         // Outside the desktop window (tests, a plain browser) there is no native drop.

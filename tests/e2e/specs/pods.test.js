@@ -1,0 +1,47 @@
+// The Pods screen against the stand-in RunPod: start a warm pod, watch it get ready, see it
+// listed with its cost, terminate it, and the billing clock stops.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { until } from "selenium-webdriver";
+import { byTest, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { startStandins } from "../lib/standins.js";
+
+const KEY = "rpa_E2E_PODS_KEY_7731";
+const dataDir = tempDir("studio-e2e-pods-");
+let standins;
+let host;
+
+before(async () => {
+  standins = await startStandins({ key: KEY });
+  host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
+});
+
+after(async () => {
+  await host?.stop();
+  standins?.stop();
+});
+
+test("start a warm pod, see it billing, terminate it", async () => {
+  const driver = await host.open();
+  try {
+    await driver.findElement(byTest("nav-pods")).click();
+    await textOf(driver, "pods-empty");
+    await driver.findElement(byTest("pod-start")).click();
+    await textOf(driver, "pod-starting");
+    const row = await driver.wait(until.elementLocated(byTest("pod-row")), 60_000);
+    await driver.wait(until.elementIsVisible(row), 5_000);
+    await driver.wait(async () => (await driver.findElements(byTest("pod-starting"))).length === 0, 60_000, "the start finishes");
+    assert.match(await textOf(driver, "pod-status"), /RUNNING/);
+    assert.match(await textOf(driver, "pod-cost"), /\$\d/);
+    let billing = await standins.billing();
+    assert.equal(billing.billing, 1, "the warm pod bills while it runs");
+    await screenshot(driver, "pods");
+
+    await driver.findElement(byTest("pod-terminate")).click();
+    await textOf(driver, "pods-empty", 60_000);
+    billing = await standins.billing();
+    assert.equal(billing.billing, 0, `nothing bills after terminate: ${JSON.stringify(billing)}`);
+  } finally {
+    await driver.quit();
+  }
+});
