@@ -129,7 +129,7 @@ export function PodsScreen() {
                 <td>{p.gpuId ?? "—"}</td>
                 <td data-testid="pod-status">
                   {p.status}
-                  {p.stage && <div className="muted small">{p.stage}</div>}
+                  {p.stage && <div className="muted small">{p.stage.replace(/_/g, " ")}</div>}
                 </td>
                 <td>{uptime(p.uptimeSecs == null ? null : p.uptimeSecs + since)}</td>
                 <td data-testid="pod-cost">{live(p) == null ? "—" : formatUsd(live(p)!)}</td>
