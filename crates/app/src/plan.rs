@@ -38,7 +38,7 @@ pub fn expected_frames(duration_secs: f64, options: &RenderOptions) -> u32 {
     let start = options.trim_start.unwrap_or(0.0).max(0.0);
     let end = options.trim_end.unwrap_or(duration_secs).min(duration_secs);
     let frames = ((end - start).max(0.0) * WORKFLOW_FPS).floor() as u32;
-    let frames = frames.min(MAX_FRAMES).max(1);
+    let frames = frames.clamp(1, MAX_FRAMES);
     (frames - 1) / 4 * 4 + 1
 }
 

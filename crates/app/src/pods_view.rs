@@ -4,12 +4,12 @@
 use crate::Studio;
 use serde::Serialize;
 use std::collections::HashSet;
-use studio_comfy::{ClientConfig, ComfyClient, Manifest};
+use studio_comfy::{ClientConfig, Manifest};
 use studio_core::settings::Settings;
 use studio_error::{Error, Result};
-use studio_pods::{PodEvent, PodManager, PodView, ReadinessProbe, Reporter};
+use studio_jobs::ComfyProbe;
+use studio_pods::{PodEvent, PodManager, PodView, Reporter};
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 /// One pod as the UI shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -73,36 +73,8 @@ impl From<PodEvent> for PodProgress {
     }
 }
 
-/// ComfyUI answering and the workflow's nodes and models present, through studio-comfy.
-#[derive(Debug)]
-pub struct ComfyReadiness {
-    manifest: Option<Manifest>,
-}
-
-impl ReadinessProbe for ComfyReadiness {
-    async fn comfy_answering(&self, base: &Url) -> Result<bool> {
-        let client = ComfyClient::with_config(base.as_str(), ClientConfig::default())?;
-        Ok(client.system_stats().await.is_ok())
-    }
-
-    async fn requirements_present(&self, base: &Url) -> Result<Vec<String>> {
-        let Some(manifest) = &self.manifest else {
-            return Ok(Vec::new());
-        };
-        let client = ComfyClient::with_config(base.as_str(), ClientConfig::default())?;
-        let r = client.readiness(manifest).await?;
-        let mut out: Vec<String> = r
-            .missing_nodes
-            .iter()
-            .map(|n| format!("node {n}"))
-            .collect();
-        out.extend(r.missing_models.iter().map(|m| format!("model {}", m.file)));
-        Ok(out)
-    }
-}
-
 impl Studio {
-    async fn pod_manager(&self, settings: &Settings) -> Result<PodManager<ComfyReadiness>> {
+    async fn pod_manager(&self, settings: &Settings) -> Result<PodManager<ComfyProbe>> {
         let mode = self.mode(settings).await?;
         let client = mode.runpod()?.ok_or_else(|| {
             Error::new(
@@ -114,7 +86,7 @@ impl Studio {
         Ok(PodManager::new(
             client,
             mode.pods.clone(),
-            ComfyReadiness { manifest },
+            ComfyProbe::new(manifest, ClientConfig::default()),
             mode.lifecycle(),
         ))
     }

@@ -35,6 +35,6 @@ pub use comfy_backend::ComfyConnector;
 mod media_backend;
 pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
 mod runpod_backend;
-pub use runpod_backend::RunPodPods;
+pub use runpod_backend::{ComfyProbe, RunPodPods};
 mod setup;
 pub use setup::{JOBS_DB, PODS_DB, RunPodSetup, open_engine, open_engine_with, open_journal};

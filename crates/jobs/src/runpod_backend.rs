@@ -73,9 +73,16 @@ impl RunPodPods {
 
 /// ComfyUI answering and the manifest's requirements, for the pods crate's readiness stages.
 #[derive(Debug)]
-struct ComfyProbe {
+pub struct ComfyProbe {
     manifest: Option<Manifest>,
     config: ClientConfig,
+}
+
+impl ComfyProbe {
+    /// With no manifest only "ComfyUI answers" is checked.
+    pub fn new(manifest: Option<Manifest>, config: ClientConfig) -> Self {
+        Self { manifest, config }
+    }
 }
 
 impl ReadinessProbe for ComfyProbe {
