@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { convertFileSrc } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import { asStudioError, type StudioError } from "../api";
 import { fileNameOf } from "../format";
 import { formatUsd, jobs, STAGE_LABELS, type GalleryEntry, type JobSpec } from "../jobs";
@@ -24,6 +25,10 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
   const load = () => jobs.gallery().then(setEntries, (e) => setError(asStudioError(e)));
   useEffect(() => {
     load();
+    // Renders resumed after a crash land in the gallery once start-up recovery is done.
+    let unlisten: (() => void) | undefined;
+    listen("startup-settled", () => load()).then((fn) => (unlisten = fn), () => undefined);
+    return () => unlisten?.();
   }, []);
 
   if (error) return <section data-testid="screen-gallery" className="screen"><h1>Gallery</h1><p className="error-box">{error.message}</p></section>;

@@ -1,0 +1,79 @@
+// The app is killed (SIGKILL) while the GPU is generating; the next start resumes the render
+// from the journal, finishes it, and no pod is left billing. (A kill while downloading needs a
+// slower download than the stand-in serves here; crates/jobs/tests/sigkill.rs covers it with a
+// real SIGKILL of a process running the same engine.)
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { until } from "selenium-webdriver";
+import { byTest, dropFiles, makeMedia, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { startStandins } from "../lib/standins.js";
+
+const KEY = "rpa_E2E_CRASH_KEY_5150";
+const mediaDir = tempDir("studio-e2e-crash-media-");
+let standins;
+let media;
+
+before(async () => {
+  media = makeMedia(mediaDir);
+  // Slow sampling so the kill lands while the GPU is generating.
+  standins = await startStandins({ key: KEY, stepMs: 1500 });
+});
+
+after(() => standins?.stop());
+
+function killApp(dataDir) {
+  // Only the app instance of this test: it is the one started with this data folder.
+  const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
+    .toString()
+    .split("\n")
+    .filter(Boolean)
+    .filter((pid) => {
+      try {
+        return execFileSync("cat", [`/proc/${pid}/comm`]).toString().trim().startsWith("steadydancer");
+      } catch {
+        return false;
+      }
+    });
+  assert.ok(pids.length > 0, "the app process was found");
+  for (const pid of pids) process.kill(Number(pid), "SIGKILL");
+}
+
+async function renderUntil(host, stageLabel) {
+  const driver = await host.open();
+  await dropFiles(driver, [media.photo, media.video]);
+  await textOf(driver, "estimate", 30_000);
+  await driver.findElement(byTest("render-button")).click();
+  await driver.findElement(byTest("render-confirm-yes")).click();
+  await driver.wait(async () => (await textOf(driver, "render-stage")).includes(stageLabel), 60_000, `reaches ${stageLabel}`);
+  return driver;
+}
+
+{
+  test("killed while generating: the next start finishes the render and nothing bills", async () => {
+    const dataDir = tempDir("studio-e2e-crash-");
+    const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
+    try {
+      const before = (await standins.billing()).pods.length;
+      const driver = await renderUntil(host, "Generating");
+      killApp(dataDir);
+      await driver.quit().catch(() => undefined);
+      let billing = await standins.billing();
+      assert.equal(billing.pods.length, before + 1, "the render made one pod");
+
+      const again = await host.open();
+      try {
+        await again.findElement(byTest("nav-gallery")).click();
+        await again.wait(until.elementLocated(byTest("gallery-item")), 120_000, "the resumed render reaches the gallery");
+        for (let i = 0; i < 50 && (await standins.billing()).billing > 0; i++) await sleep(200);
+        billing = await standins.billing();
+        assert.equal(billing.billing, 0, `no pod is left billing: ${JSON.stringify(billing)}`);
+      } finally {
+        await again.quit();
+      }
+    } finally {
+      await host.stop();
+    }
+  });
+}
