@@ -23,7 +23,7 @@ cargo build --workspace --features steadydancer-studio/custom-protocol
 cargo test --workspace --features steadydancer-studio/custom-protocol --no-run --quiet
 
 step "Rust tests (real Secret Service in a private session)"
-scripts/keyring-session.sh cargo test --workspace --features steadydancer-studio/custom-protocol --quiet
+scripts/keyring-session.sh cargo test --workspace --features steadydancer-studio/custom-protocol --quiet --no-fail-fast
 
 step "UI unit tests"
 (cd ui && npx vitest run)

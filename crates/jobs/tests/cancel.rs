@@ -67,10 +67,17 @@ async fn cancel_while_generating_interrupts_and_terminates() {
     let rec = cancel_when(&rig, |e| matches!(e, JobEvent::Sampling { value: 2, .. })).await;
     // The prompt was interrupted on the server, not left running on a pod nobody pays for.
     let job = &rig.engine().journal().list().unwrap()[0];
-    let history = rig
-        .comfy
-        .history(job.prompt_id.as_deref().unwrap())
-        .expect("the server settled the prompt");
+    // The server settles the interrupted prompt at its next step: give it a moment.
+    let prompt_id = job.prompt_id.as_deref().unwrap();
+    let mut history = rig.comfy.history(prompt_id);
+    for _ in 0..100 {
+        if history.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        history = rig.comfy.history(prompt_id);
+    }
+    let history = history.expect("the server settled the prompt");
     assert!(
         history.to_string().contains("execution_interrupted"),
         "{history}"
