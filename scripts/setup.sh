@@ -15,7 +15,7 @@ build_pkgs=(build-essential pkg-config curl file libdbus-1-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev
   libavdevice-dev libswresample-dev clang libclang-dev ffmpeg nodejs npm
   xvfb xauth dbus-x11 dbus-daemon gnome-keyring
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
 test_pkgs=(webkit2gtk-driver at-spi2-core libsecret-tools keyutils xdotool imagemagick fonts-dejavu-core)
 
 pkgs=("${build_pkgs[@]}")
