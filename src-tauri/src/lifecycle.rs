@@ -2,7 +2,6 @@
 //! unless the user says so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 use studio_app::Studio;
 use tauri::{Emitter, Manager, WindowEvent};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
@@ -84,26 +83,12 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
             .show(move |yes| {
                 if yes {
                     tauri::async_runtime::spawn(async move {
-                        shut_down(&studio).await;
+                        studio.shut_down().await;
                         quit(&handle);
                     });
                 }
             });
     });
-}
-
-/// Cancels renders (each tears its pod down), then terminates whatever is left.
-async fn shut_down(studio: &Studio) {
-    studio.cancel_all();
-    for _ in 0..120 {
-        if studio.running_jobs() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    if let Err(e) = studio.terminate_all().await {
-        tracing::error!("terminating pods at exit: {}", e.chain());
-    }
 }
 
 fn quit(app: &tauri::AppHandle) {

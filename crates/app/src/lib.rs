@@ -132,6 +132,21 @@ impl Studio {
         running.len()
     }
 
+    /// Before the app quits: cancels renders (each tears its pod down), waits up to a minute
+    /// for them, then terminates whatever pod of ours is left.
+    pub async fn shut_down(&self) {
+        self.cancel_all();
+        for _ in 0..120 {
+            if self.running_jobs() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        if let Err(e) = self.terminate_all().await {
+            tracing::error!("terminating pods at exit: {}", e.chain());
+        }
+    }
+
     pub fn running_jobs(&self) -> usize {
         self.lock_running().len()
     }
