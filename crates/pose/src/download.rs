@@ -16,6 +16,8 @@ pub const DOWNLOAD_CORRUPT: &str = "pose.download_corrupt";
 
 /// Where DWPose's ONNX files are published.
 pub const DWPOSE_BASE_URL: &str = "https://huggingface.co/yzd-v/DWPose/resolve/main";
+/// A mirror (or a test server) holding `yolox_l.onnx` and `dw-ll_ucoco_384.onnx` instead.
+pub const POSE_MODELS_URL_ENV: &str = "STUDIO_POSE_MODELS_URL";
 
 /// One file to fetch. `size` and `sha256` pin it exactly when known; `approx_size` catches an
 /// error page or a different file when they are not.
@@ -42,6 +44,19 @@ pub fn dwpose_files(base_url: &str) -> [ModelFile; 2] {
         file("yolox_l.onnx", 217_000_000),
         file("dw-ll_ucoco_384.onnx", 134_000_000),
     ]
+}
+
+/// The DWPose pair from [`POSE_MODELS_URL_ENV`] when set, else from Hugging Face. A mirror's files
+/// are pinned on first download like the published ones, but their size is not bounded by the
+/// published sizes (a mirror may hold an equivalent export).
+pub fn dwpose_source() -> [ModelFile; 2] {
+    match std::env::var(POSE_MODELS_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => dwpose_files(url.trim()).map(|f| ModelFile {
+            approx_size: None,
+            ..f
+        }),
+        _ => dwpose_files(DWPOSE_BASE_URL),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -274,19 +289,52 @@ async fn hash_file(path: &Path) -> Result<(u64, String)> {
     Ok((size, hex))
 }
 
+/// What is on disk for one model file, for a "download the models" prompt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelStatus {
+    pub file: String,
+    /// Present and either matching its pin or not yet pinned (then verified on next use).
+    pub ready: bool,
+    /// Bytes already downloaded (the whole file when ready, else a resumable part).
+    pub have: u64,
+    /// The published size, exact or approximate, when known.
+    pub expected: Option<u64>,
+}
+
+pub fn model_status(file: &ModelFile, dir: &Path) -> ModelStatus {
+    let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
+    let whole = len(dir.join(&file.file_name));
+    let ready = match (whole, read_pin(dir, &file.file_name)) {
+        (Some(n), Some(pin)) => n == pin.size,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let have = if ready {
+        whole.unwrap_or(0)
+    } else {
+        len(dir.join(format!("{}.part", file.file_name))).unwrap_or(0)
+    };
+    ModelStatus {
+        file: file.file_name.clone(),
+        ready,
+        have,
+        expected: file.size.or(file.approx_size),
+    }
+}
+
 /// The folder inside the app's data directory where the pose weights live (CLI and GUI share it).
 pub fn models_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("models").join("pose")
 }
 
 /// Detector and keypoint model paths in `dir` (the data directory's model folder), downloading
-/// whichever is missing from Hugging Face.
+/// whichever is missing from [`dwpose_source`].
 pub async fn ensure_dwpose(
     client: &reqwest::Client,
     dir: &Path,
     on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
 ) -> Result<(PathBuf, PathBuf)> {
-    let [det, pose] = dwpose_files(DWPOSE_BASE_URL);
+    let [det, pose] = dwpose_source();
     let det = ensure_model(client, &det, dir, on_progress).await?;
     let pose = ensure_model(client, &pose, dir, on_progress).await?;
     Ok((det, pose))

@@ -21,7 +21,8 @@ pub mod video_out;
 
 pub use checks::{CheckSummary, FrameCheck, Warning};
 pub use download::{
-    DownloadProgress, ModelFile, dwpose_files, ensure_dwpose, ensure_model, models_dir,
+    DownloadProgress, ModelFile, ModelStatus, dwpose_files, dwpose_source, ensure_dwpose,
+    ensure_model, model_status, models_dir,
 };
 pub use engine::PoseModels;
 pub use export::{ExportReport, write_preview_videos};
