@@ -59,6 +59,11 @@ pub fn run() {
             commands::pods::pods_terminate,
             commands::pods::pods_terminate_all,
             commands::pods::pods_start,
+            commands::pose::pose_models_status,
+            commands::pose::pose_models_download,
+            commands::pose::pose_models_cancel_download,
+            commands::pose::pose_preview,
+            commands::pose::pose_preview_cancel,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -6,11 +6,14 @@ mod demo;
 mod modes;
 pub mod plan;
 pub mod pods_view;
+pub mod pose_preview;
 mod workflows;
 
 pub use demo::Demo;
 pub use plan::{RenderOptions, RenderPlan};
 pub use pods_view::PodRow;
+pub use pose_preview::{PoseModelsStatus, PreviewEvent, PreviewSink};
+pub use studio_pose::{DownloadProgress, PreviewSummary};
 pub use workflows::default_manifest;
 
 use std::collections::HashMap;
@@ -36,6 +39,7 @@ struct Inner {
     demo: tokio::sync::OnceCell<Demo>,
     modes: Mutex<HashMap<bool, Arc<modes::ModeCtx>>>,
     running: Mutex<HashMap<String, CancellationToken>>,
+    pose: pose_preview::PoseState,
 }
 
 impl std::fmt::Debug for Studio {
@@ -61,6 +65,7 @@ impl Studio {
                 demo: tokio::sync::OnceCell::new(),
                 modes: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
+                pose: pose_preview::PoseState::default(),
             }),
         })
     }

@@ -5,6 +5,7 @@ mod assets;
 pub mod gallery;
 pub mod media;
 pub mod pods;
+pub mod pose;
 pub mod render;
 pub mod secrets;
 pub mod settings;

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api, asStudioError, type Check } from "../api";
 import { DropZone } from "../components/DropZone";
 import { MediaCard } from "../components/MediaCard";
+import { PosePreview } from "../components/PosePreview";
 import { RenderProgress } from "../components/RenderProgress";
 import { RenderResult } from "../components/RenderResult";
 import { RenderSetup } from "../components/RenderSetup";
@@ -9,6 +10,7 @@ import { emptyInputs, merge, probeAll, type Inputs } from "../inputs";
 import { jobs, type JobSpec, type RenderPlan } from "../jobs";
 import { notifyIfHidden } from "../notify";
 import { initialRender, reduce, type RenderState } from "../renderState";
+import { usePosePreview } from "../usePosePreview";
 
 interface Props {
   onOpenSettings: () => void;
@@ -49,6 +51,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   const [pairChecks, setPairChecks] = useState<Check[]>([]);
   const photoPath = inputs.photo?.facts.path;
   const videoPath = inputs.video?.facts.path;
+  const posePreview = usePosePreview(videoPath ?? null);
   useEffect(() => {
     setPairChecks([]);
     if (!photoPath || !videoPath) return;
@@ -63,6 +66,8 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   }, [photoPath, videoPath]);
 
   async function start(plan: RenderPlan) {
+    // The preview competes for the CPU with preparing the upload while the pod bills.
+    posePreview.stop();
     setLastSpec(plan.spec);
     setRender(initialRender(Date.now()));
     setPhase({ kind: "running", cancelling: false });
@@ -138,6 +143,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
           ))}
         </ul>
       )}
+      {inputs.video && <PosePreview api={posePreview} />}
       {ready && blocking.length === 0 ? (
         <RenderSetup
           photo={inputs.photo!}

@@ -1,0 +1,239 @@
+//! The pose preview as the GUI uses it: the models' status and their download (cancellable,
+//! resumable), and one preview at a time in the background that hands over every frame as JPEG
+//! the moment it is ready, so the first skeleton shows after one frame's work.
+
+use base64::Engine as _;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use studio_error::{Error, Result, codes};
+use studio_pose::preview::{PreviewOptions, run_preview, video_source};
+use studio_pose::{
+    DownloadProgress, ModelStatus, PoseModels, PreviewFrame, PreviewFrameInfo, PreviewSummary,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::Studio;
+
+/// Preview frames per second of video. DWPose-L costs about a second per frame on a laptop CPU,
+/// so every frame of a 30 s clip would take a quarter of an hour; four a second still catch a
+/// dancer leaving the frame.
+pub const PREVIEW_FRAMES_PER_SECOND: f64 = 4.0;
+const JPEG_QUALITY: u8 = 80;
+
+pub const MODELS_MISSING: &str = "pose.models_missing";
+pub const DOWNLOAD_BUSY: &str = "pose.download_busy";
+
+#[derive(Default)]
+pub(crate) struct PoseState {
+    models: Mutex<Option<Arc<PoseModels>>>,
+    preview: Mutex<Option<Arc<AtomicBool>>>,
+    download: Mutex<Option<CancellationToken>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoseModelsStatus {
+    pub ready: bool,
+    pub files: Vec<ModelStatus>,
+    /// Sum of the published sizes, for "about 350 MB" in the prompt.
+    pub expected_bytes: u64,
+    pub dir: PathBuf,
+    pub downloading: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PreviewEvent {
+    /// The models are being read (first preview since the app started).
+    Loading,
+    Started {
+        /// How many frames the preview will process, when the video says how long it is.
+        total_frames: Option<u64>,
+        every_nth: u32,
+    },
+    Frame {
+        info: PreviewFrameInfo,
+        /// `data:` URLs, so the webview needs no file access.
+        picture: String,
+        skeleton: String,
+    },
+    Finished {
+        summary: PreviewSummary,
+    },
+}
+
+pub type PreviewSink = Arc<dyn Fn(PreviewEvent) + Send + Sync>;
+
+fn data_url(jpeg: &[u8]) -> String {
+    format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(jpeg)
+    )
+}
+
+fn frame_event(f: &PreviewFrame) -> Result<PreviewEvent> {
+    Ok(PreviewEvent::Frame {
+        info: f.info(),
+        picture: data_url(&studio_pose::preview::encode_jpeg(&f.frame, JPEG_QUALITY)?),
+        skeleton: data_url(&f.skeleton_jpeg(JPEG_QUALITY)?),
+    })
+}
+
+fn cancelled(what: &str) -> Error {
+    Error::new(codes::CANCELLED, what.to_string())
+}
+
+impl Studio {
+    fn pose_dir(&self) -> PathBuf {
+        studio_pose::models_dir(self.data_dir())
+    }
+
+    pub fn pose_models_status(&self) -> PoseModelsStatus {
+        let dir = self.pose_dir();
+        let files: Vec<_> = studio_pose::dwpose_source()
+            .iter()
+            .map(|f| studio_pose::model_status(f, &dir))
+            .collect();
+        PoseModelsStatus {
+            ready: files.iter().all(|f| f.ready),
+            expected_bytes: files.iter().filter_map(|f| f.expected).sum(),
+            files,
+            dir,
+            downloading: lock(&self.inner.pose.download).is_some(),
+        }
+    }
+
+    /// Downloads whichever model is missing (resuming a cut download). Only one at a time.
+    #[tracing::instrument(skip_all)]
+    pub async fn download_pose_models(
+        &self,
+        mut on_progress: impl FnMut(DownloadProgress) + Send,
+    ) -> Result<PoseModelsStatus> {
+        let token = {
+            let mut slot = lock(&self.inner.pose.download);
+            if slot.is_some() {
+                return Err(Error::new(
+                    DOWNLOAD_BUSY,
+                    "The pose models are already downloading; wait for that download to finish.",
+                ));
+            }
+            slot.insert(CancellationToken::new()).clone()
+        };
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        let dir = self.pose_dir();
+        let outcome = tokio::select! {
+            r = studio_pose::ensure_dwpose(&client, &dir, &mut on_progress) => r.map(|_| ()),
+            () = token.cancelled() => Err(cancelled(
+                "The download of the pose models was stopped. It resumes where it stopped next time.",
+            )),
+        };
+        *lock(&self.inner.pose.download) = None;
+        // New files: the next preview reads them afresh.
+        *lock(&self.inner.pose.models) = None;
+        outcome?;
+        Ok(self.pose_models_status())
+    }
+
+    pub fn cancel_pose_download(&self) -> bool {
+        lock(&self.inner.pose.download)
+            .as_ref()
+            .map(CancellationToken::cancel)
+            .is_some()
+    }
+
+    async fn pose_models(&self, sink: &PreviewSink) -> Result<Arc<PoseModels>> {
+        if let Some(m) = lock(&self.inner.pose.models).clone() {
+            return Ok(m);
+        }
+        if !self.pose_models_status().ready {
+            return Err(Error::new(
+                MODELS_MISSING,
+                "The pose preview needs the DWPose models (about 350 MB, downloaded once). \
+                 Click \"Download pose models\", or render without a preview.",
+            ));
+        }
+        sink(PreviewEvent::Loading);
+        // Files placed by hand are verified and pinned here; nothing is downloaded.
+        let (det, pose) =
+            studio_pose::ensure_dwpose(&reqwest::Client::new(), &self.pose_dir(), &mut |_| {})
+                .await?;
+        let models = tokio::task::spawn_blocking(move || PoseModels::load(&det, &pose))
+            .await
+            .map_err(|e| Error::internal(format!("Loading the pose models stopped: {e}.")))??;
+        let models = Arc::new(models);
+        *lock(&self.inner.pose.models) = Some(models.clone());
+        Ok(models)
+    }
+
+    /// Previews `video`, sending every processed frame to `sink`, and returns the checks. A newer
+    /// preview (or [`Studio::cancel_pose_preview`]) stops this one; the summary then says
+    /// `cancelled` and covers the frames done so far.
+    #[tracing::instrument(skip_all, fields(video = %video.display()))]
+    pub async fn pose_preview(&self, video: PathBuf, sink: PreviewSink) -> Result<PreviewSummary> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let Some(old) = lock(&self.inner.pose.preview).replace(cancel.clone()) {
+            old.store(true, Ordering::Relaxed);
+        }
+        let result = self.run_pose_preview(video, sink, cancel.clone()).await;
+        let mut slot = lock(&self.inner.pose.preview);
+        if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
+            *slot = None;
+        }
+        result
+    }
+
+    async fn run_pose_preview(
+        &self,
+        video: PathBuf,
+        sink: PreviewSink,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<PreviewSummary> {
+        let models = self.pose_models(&sink).await?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(cancelled("The pose preview was stopped."));
+        }
+        tokio::task::spawn_blocking(move || {
+            let facts = studio_media::probe(&video)?;
+            let opts = PreviewOptions::sampled(
+                facts.frame_rate.unwrap_or(25.0),
+                PREVIEW_FRAMES_PER_SECOND,
+            );
+            let every = u64::from(opts.every_nth);
+            sink(PreviewEvent::Started {
+                total_frames: facts.frame_count.map(|n| n.div_ceil(every)),
+                every_nth: opts.every_nth,
+            });
+            let mut failure = None;
+            let mut on_frame = |f: PreviewFrame| match frame_event(&f) {
+                Ok(e) => sink(e),
+                Err(e) => failure = Some(e),
+            };
+            let summary = run_preview(&models, video_source(video, opts), &cancel, &mut on_frame)?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            sink(PreviewEvent::Finished {
+                summary: summary.clone(),
+            });
+            Ok(summary)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("The pose preview stopped unexpectedly: {e}.")))?
+    }
+
+    /// Stops the running preview, if any.
+    pub fn cancel_pose_preview(&self) -> bool {
+        lock(&self.inner.pose.preview)
+            .as_ref()
+            .map(|c| c.store(true, Ordering::Relaxed))
+            .is_some()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
