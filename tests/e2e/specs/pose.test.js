@@ -16,6 +16,7 @@ let host;
 let media;
 let server;
 const requests = [];
+let offline = true;
 
 function modelMirror() {
   const files = {
@@ -24,6 +25,10 @@ function modelMirror() {
   };
   return new Promise((resolve) => {
     const s = createServer((req, res) => {
+      if (offline) {
+        req.socket.destroy();
+        return;
+      }
       requests.push(req.url);
       const body = files[req.url];
       if (!body) {
@@ -66,6 +71,15 @@ test("download the pose models, preview a dance, scrub, overlay, stop", async ()
     await dropFiles(driver, [media.video]);
     assert.match(await textOf(driver, "pose-models"), /DWPose models/);
     await screenshot(driver, "pose-download-prompt");
+
+    // The mirror drops the connection: a clear message, and the button stays to try again.
+    await driver.findElement(byTest("pose-download")).click();
+    assert.match(await textOf(driver, "pose-download-error"), /Could not download the pose model yolox_l\.onnx.*internet connection/s);
+    await driver.findElement(byTest("nav-settings")).click();
+    await driver.findElement(byTest("nav-create")).click();
+    assert.ok(await driver.findElement(byTest("video-card")).isDisplayed(), "the rest of the app is unaffected");
+
+    offline = false;
     await driver.findElement(byTest("pose-download")).click();
 
     // Once downloaded, the preview of the dropped video starts by itself.
@@ -99,7 +113,10 @@ test("download the pose models, preview a dance, scrub, overlay, stop", async ()
     // A new video replaces the preview; Stop ends it with what was found so far.
     await dropFiles(driver, [media.long]);
     await driver.wait(
-      async () => (await status(driver)) === "running" && (await attr(driver, "pose-scrubber", "max")) === "1",
+      async () =>
+        (await attr(driver, "pose-preview", "data-video")) === media.long &&
+        (await status(driver)) === "running" &&
+        (await attr(driver, "pose-scrubber", "max")) !== null,
       30_000,
       "the long preview shows its first frames",
     );

@@ -99,6 +99,7 @@ export function PosePreview({ api }: { api: PosePreviewApi }) {
       className="pose-panel"
       data-testid="pose-preview"
       data-status={preview.status}
+      data-video={preview.video ?? undefined}
       data-first-frame-ms={preview.firstFrameMs ?? undefined}
     >
       <div className="pose-head">
