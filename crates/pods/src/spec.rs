@@ -4,6 +4,7 @@ use crate::deadman::DeadMan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use studio_core::settings;
 use studio_runpod::{Cloud, CreateGpu, CreatePodRequest, Mounts, NetworkMount};
 
 /// Every pod the app makes carries this prefix; the orphan sweep only touches such pods.
@@ -49,33 +50,14 @@ mod secs {
 
 impl Default for PodSpec {
     fn default() -> Self {
-        let env = [
-            ("ENABLE_STEADYDANCER", "true"),
-            ("STEADYDANCER_VARIANT", "fp16"),
-            ("ENABLE_WAN22_DISTILL", "true"),
-            ("GPU_MEMORY_MODE", "auto"),
-            ("COMFYUI_ARGS", "--lowvram"),
-            ("ENABLE_VIBEVOICE", "false"),
-            ("ENABLE_XTTS", "false"),
-            ("ENABLE_CHATTERBOX", "false"),
-            ("ENABLE_ILLUSTRIOUS", "false"),
-            ("ENABLE_ZIMAGE", "false"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        Self {
-            image: "ghcr.io/mensajerokaos/hearmeman-extended:latest".to_string(),
-            gpu_candidates: [
-                "NVIDIA A100 80GB PCIe",
-                "NVIDIA A100-SXM4-80GB",
-                "NVIDIA H100 80GB HBM3",
-                "NVIDIA H100 PCIe",
-                "NVIDIA H100 NVL",
-            ]
+        // One source for the defaults: Settings starts from the same values.
+        let env = settings::DEFAULT_POD_ENV
             .into_iter()
-            .map(str::to_string)
-            .collect(),
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self {
+            image: settings::DEFAULT_IMAGE.to_string(),
+            gpu_candidates: settings::DEFAULT_GPUS.map(str::to_string).to_vec(),
             gpu_count: 1,
             cloud: Cloud::Secure,
             disk_gb: 20,
