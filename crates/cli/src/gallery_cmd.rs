@@ -1,6 +1,6 @@
 //! `studio gallery list [--json]`: finished renders, newest first; moved files show as missing.
 
-use crate::output::{EXIT_FAILED, fail, print_json};
+use crate::output::{EXIT_FAILED, fail, out, print_json};
 use clap::Subcommand;
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ pub async fn run(args: Args) -> ExitCode {
         return print_json(&entries);
     }
     if entries.is_empty() {
-        println!("The gallery is empty.");
+        out!("The gallery is empty.");
     }
     for e in &entries {
         let when = studio_jobs::journal::format_utc(e.created_ms);

@@ -1,7 +1,7 @@
 //! `studio jobs list [--json]` and `studio jobs recover [--json]`: the render journal, and the
 //! same settling of unfinished jobs the app does at start-up.
 
-use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, print_json};
+use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -75,7 +75,7 @@ fn list(json: bool) -> ExitCode {
         return print_json(&jobs);
     }
     if jobs.is_empty() {
-        println!("No renders yet.");
+        out!("No renders yet.");
     }
     for j in &jobs {
         say(&line(j));
@@ -146,7 +146,7 @@ async fn recover(json: bool) -> ExitCode {
         return print_json(&settled);
     }
     if settled.is_empty() {
-        println!("Nothing to recover: every render is finished.");
+        out!("Nothing to recover: every render is finished.");
     }
     let mut left = false;
     for r in &settled {
@@ -228,7 +228,7 @@ pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
         Ok(out) if json => print_json(&out.job),
         Ok(out) => {
             for f in &out.job.outputs {
-                println!("{}", f.display());
+                out!("{}", f.display());
             }
             let secs =
                 (out.job.finished_ms.unwrap_or(out.job.created_ms) - out.job.created_ms) / 1000;

@@ -1,7 +1,7 @@
 //! `studio gpus` and `studio pods list|start|terminate|sweep`: the pod lifecycle from the
 //! command line, on the same engine (studio-pods) the app uses.
 
-use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, print_json};
+use crate::output::{EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json};
 use clap::Subcommand;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -129,17 +129,23 @@ pub async fn run_gpus(args: GpusArgs) -> ExitCode {
     match gpus {
         Ok(list) if args.json => print_json(&list),
         Ok(list) => {
-            println!(
+            out!(
                 "{:<28} {:>6} {:>9} {:>9}  AVAILABILITY",
-                "GPU", "VRAM", "SECURE", "COMMUNITY"
+                "GPU",
+                "VRAM",
+                "SECURE",
+                "COMMUNITY"
             );
             for g in list {
                 let availability = g
                     .availability
                     .map_or("-".to_string(), |a| format!("{a:?}").to_uppercase());
-                println!(
+                out!(
                     "{:<28} {:>4}GB {:>8.2}$ {:>8.2}$  {availability}",
-                    g.id, g.memory, g.price.secure, g.price.community
+                    g.id,
+                    g.memory,
+                    g.price.secure,
+                    g.price.community
                 );
             }
             ExitCode::SUCCESS
@@ -155,7 +161,7 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
                 Ok(list) if json => print_json(&list),
                 Ok(list) => {
                     for p in list {
-                        println!(
+                        out!(
                             "{}  {}  {:?}  {}  up {}s  {}/h  {}",
                             p.pod_id,
                             p.name,
@@ -181,7 +187,7 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
             Ok(m) => match m.terminate(&id, &Reporter::silent()).await {
                 Ok(t) if json => print_json(&t),
                 Ok(t) => {
-                    println!("terminated {}  cost {}", t.pod_id, money(t.cost_usd));
+                    out!("terminated {}  cost {}", t.pod_id, money(t.cost_usd));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e, json, EXIT_FAILED),
@@ -195,14 +201,14 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
                 Ok(swept) => {
                     for s in &swept {
                         let state = s.error.as_deref().unwrap_or("terminated");
-                        println!(
+                        out!(
                             "{}  {}  {}  {state}",
                             s.view.pod_id,
                             s.view.name,
                             money(s.view.cost_usd)
                         );
                     }
-                    println!("{} pod(s) swept", swept.len());
+                    out!("{} pod(s) swept", swept.len());
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e, json, EXIT_FAILED),
@@ -267,8 +273,8 @@ async fn start(workflow: Option<PathBuf>, gpus: Vec<String>, json: bool) -> Exit
     match result {
         Ok(ready) if json => print_json(&ready),
         Ok(ready) => {
-            println!("{}", ready.pod_id);
-            println!("{}", ready.comfy_url);
+            out!("{}", ready.pod_id);
+            out!("{}", ready.comfy_url);
             eprintln!(
                 "Ready on {} at ${:.2}/h. Terminate with: studio pods terminate {}",
                 ready.gpu_id, ready.rate_per_hour, ready.pod_id

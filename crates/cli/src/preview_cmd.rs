@@ -73,7 +73,7 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(report) if args.json => output::print_json(&report),
         Ok(report) => {
             eprintln!();
-            print!("{}", describe(&report));
+            output::write_out(format_args!("{}", describe(&report)));
             ExitCode::SUCCESS
         }
         Err(e) => output::fail(&e, args.json, EXIT_BAD_INPUT),

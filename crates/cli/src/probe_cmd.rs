@@ -17,7 +17,7 @@ pub fn run(args: Args) -> ExitCode {
     match studio_media::probe(&args.file) {
         Ok(facts) if args.json => output::print_json(&facts),
         Ok(facts) => {
-            print!("{}", describe(&facts));
+            output::write_out(format_args!("{}", describe(&facts)));
             ExitCode::SUCCESS
         }
         Err(e) => output::fail(&e, args.json, EXIT_BAD_INPUT),

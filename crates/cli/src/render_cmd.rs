@@ -1,7 +1,7 @@
 //! `studio render`: the whole render on a ComfyUI server the user already has (their own GPU or
 //! a pod they started): check, upload, queue, progress bar, download, print the result path.
 
-use crate::output::{self, EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::output::{self, EXIT_BAD_INPUT, EXIT_FAILED, out};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(out) if json => output::print_json(&out),
         Ok(out) => {
             for f in &out.files {
-                println!("{}", f.path.display());
+                out!("{}", f.path.display());
             }
             ExitCode::SUCCESS
         }

@@ -85,3 +85,23 @@ fn a_bad_file_exits_2_with_one_line() {
             .is_some_and(|m| !m.is_empty())
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let video = dir.path().join("clip.mp4");
+    make_video(&video);
+    let mut child = studio()
+        .arg("probe")
+        .arg(&video)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // As `studio probe clip.mp4 | head -0`: the reading end is gone before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
