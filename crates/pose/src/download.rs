@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 use studio_error::{Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+pub use crate::status::{ModelStatus, dwpose_status, model_status};
+
 pub const DOWNLOAD_FAILED: &str = "pose.download_failed";
 pub const DOWNLOAD_CORRUPT: &str = "pose.download_corrupt";
 
@@ -67,38 +69,68 @@ pub struct DownloadProgress {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct Pin {
-    size: u64,
-    sha256: String,
+pub(crate) struct Pin {
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 fn pin_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.pin.json"))
 }
 
-fn read_pin(dir: &Path, name: &str) -> Option<Pin> {
+pub(crate) fn read_pin(dir: &Path, name: &str) -> Option<Pin> {
     let text = std::fs::read_to_string(pin_path(dir, name)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-fn failed(file: &ModelFile, why: impl std::fmt::Display) -> Error {
+/// What a download is, for its error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Model,
+    Runtime,
+}
+
+impl Kind {
+    fn what(self) -> &'static str {
+        match self {
+            Kind::Model => "pose model",
+            Kind::Runtime => "ONNX Runtime library",
+        }
+    }
+
+    fn without(self) -> &'static str {
+        match self {
+            Kind::Model => "Everything else works without it.",
+            Kind::Runtime => {
+                "The pose preview works without it, on the built-in engine (about a third slower)."
+            }
+        }
+    }
+}
+
+fn failed(file: &ModelFile, kind: Kind, why: impl std::fmt::Display) -> Error {
     Error::new(
         DOWNLOAD_FAILED,
         format!(
-            "Could not download the pose model {} from {} ({why}). Check the internet connection \
-             and try the preview again; it resumes where it stopped. Everything else works without it.",
-            file.file_name, file.url
+            "Could not download the {} {} from {} ({why}). Check the internet connection \
+             and try the preview again; it resumes where it stopped. {}",
+            kind.what(),
+            file.file_name,
+            file.url,
+            kind.without()
         ),
     )
 }
 
-fn corrupt(file: &ModelFile, why: impl std::fmt::Display) -> Error {
+fn corrupt(file: &ModelFile, kind: Kind, why: impl std::fmt::Display) -> Error {
     Error::new(
         DOWNLOAD_CORRUPT,
         format!(
-            "The downloaded pose model {} is not the expected file ({why}). It was deleted; try \
+            "The downloaded {} {} is not the expected file ({why}). It was deleted; try \
              again, and if it keeps happening the file at {} has changed.",
-            file.file_name, file.url
+            kind.what(),
+            file.file_name,
+            file.url
         ),
     )
 }
@@ -111,6 +143,17 @@ pub async fn ensure_model(
     dir: &Path,
     on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
 ) -> Result<PathBuf> {
+    ensure_file(client, file, dir, Kind::Model, on_progress).await
+}
+
+/// [`ensure_model`] for any kind of file (the wording of its errors differs).
+pub(crate) async fn ensure_file(
+    client: &reqwest::Client,
+    file: &ModelFile,
+    dir: &Path,
+    kind: Kind,
+    on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
+) -> Result<PathBuf> {
     let dest = dir.join(&file.file_name);
     let pin = read_pin(dir, &file.file_name);
     if let Ok(meta) = tokio::fs::metadata(&dest).await {
@@ -118,7 +161,7 @@ pub async fn ensure_model(
             Some(p) if p.size == meta.len() => return Ok(dest),
             // A file put there by hand (or a pin lost): verify it once and pin it.
             None => {
-                verify_and_pin(file, dir, &dest, None).await?;
+                verify_and_pin(file, kind, dir, &dest, None).await?;
                 return Ok(dest);
             }
             Some(_) => {
@@ -133,8 +176,8 @@ pub async fn ensure_model(
         .await
         .map_err(|e| Error::io("create the model folder", e))?;
     let part = dir.join(format!("{}.part", file.file_name));
-    fetch_into(client, file, &part, on_progress).await?;
-    verify_and_pin(file, dir, &part, pin.as_ref()).await?;
+    fetch_into(client, file, kind, &part, on_progress).await?;
+    verify_and_pin(file, kind, dir, &part, pin.as_ref()).await?;
     tokio::fs::rename(&part, &dest)
         .await
         .map_err(|e| Error::io("move the downloaded model into place", e))?;
@@ -145,6 +188,7 @@ pub async fn ensure_model(
 async fn fetch_into(
     client: &reqwest::Client,
     file: &ModelFile,
+    kind: Kind,
     part: &Path,
     on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
 ) -> Result<()> {
@@ -159,7 +203,7 @@ async fn fetch_into(
     let resp = req
         .send()
         .await
-        .map_err(|e| failed(file, &e).with_source(e))?;
+        .map_err(|e| failed(file, kind, &e).with_source(e))?;
     let status = resp.status();
     let (start, total) = match status.as_u16() {
         206 => {
@@ -171,7 +215,7 @@ async fn fetch_into(
             // Nothing left to send: the part is already whole (verification decides).
             return Ok(());
         }
-        _ => return Err(failed(file, format!("the server answered {status}"))),
+        _ => return Err(failed(file, kind, format!("the server answered {status}"))),
     };
     let mut out = tokio::fs::OpenOptions::new()
         .create(true)
@@ -190,7 +234,7 @@ async fn fetch_into(
     });
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| failed(file, &e).with_source(e))?;
+        let chunk = chunk.map_err(|e| failed(file, kind, &e).with_source(e))?;
         out.write_all(&chunk)
             .await
             .map_err(|e| Error::io("write the model download", e))?;
@@ -214,6 +258,7 @@ async fn fetch_into(
     {
         return Err(failed(
             file,
+            kind,
             format!("the transfer stopped at {done} of {t} bytes"),
         ));
     }
@@ -232,6 +277,7 @@ fn content_range_total(resp: &reqwest::Response) -> Option<u64> {
 /// Checks size and hash of `path` against what is published or pinned; pins on first success.
 async fn verify_and_pin(
     file: &ModelFile,
+    kind: Kind,
     dir: &Path,
     path: &Path,
     pin: Option<&Pin>,
@@ -239,7 +285,7 @@ async fn verify_and_pin(
     let (size, hash) = hash_file(path).await?;
     let reject = |why: String| async {
         let _ = tokio::fs::remove_file(path).await;
-        Err(corrupt(file, why))
+        Err(corrupt(file, kind, why))
     };
     if let Some(want) = file.size.or(pin.map(|p| p.size))
         && size != want
@@ -289,46 +335,14 @@ async fn hash_file(path: &Path) -> Result<(u64, String)> {
     Ok((size, hex))
 }
 
-/// What is on disk for one model file, for a "download the models" prompt.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelStatus {
-    pub file: String,
-    /// Present and either matching its pin or not yet pinned (then verified on next use).
-    pub ready: bool,
-    /// Bytes already downloaded (the whole file when ready, else a resumable part).
-    pub have: u64,
-    /// The published size, exact or approximate, when known.
-    pub expected: Option<u64>,
-}
-
-pub fn model_status(file: &ModelFile, dir: &Path) -> ModelStatus {
-    let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
-    let whole = len(dir.join(&file.file_name));
-    let ready = match (whole, read_pin(dir, &file.file_name)) {
-        (Some(n), Some(pin)) => n == pin.size,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    let have = if ready {
-        whole.unwrap_or(0)
-    } else {
-        len(dir.join(format!("{}.part", file.file_name))).unwrap_or(0)
-    };
-    ModelStatus {
-        file: file.file_name.clone(),
-        ready,
-        have,
-        expected: file.size.or(file.approx_size),
-    }
-}
-
 /// The folder inside the app's data directory where the pose weights live (CLI and GUI share it).
 pub fn models_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("models").join("pose")
 }
 
 /// Detector and keypoint model paths in `dir` (the data directory's model folder), downloading
-/// whichever is missing from [`dwpose_source`].
+/// whichever is missing from [`dwpose_source`], then the ONNX Runtime library for this platform
+/// (see [`crate::runtime`]). The library is optional: failing to get it is logged, not returned.
 pub async fn ensure_dwpose(
     client: &reqwest::Client,
     dir: &Path,
@@ -337,5 +351,7 @@ pub async fn ensure_dwpose(
     let [det, pose] = dwpose_source();
     let det = ensure_model(client, &det, dir, on_progress).await?;
     let pose = ensure_model(client, &pose, dir, on_progress).await?;
+    // The faster engine's library: optional, so a failure only costs speed.
+    crate::runtime::ensure_runtime_quietly(client, dir, on_progress).await;
     Ok((det, pose))
 }

@@ -3,7 +3,8 @@
 //!
 //! Pipeline: [`detect`] (YOLOX letterbox, decoding, NMS) -> [`crop`] (affine crop, SimCC) ->
 //! [`keypoints`] (neck, OpenPose order) -> [`draw`] (ComfyUI's DWPose look) and [`checks`].
-//! [`preview`] runs it in the background over a video; [`download`] fetches the weights;
+//! [`preview`] runs it in the background over a video; [`download`] fetches the weights and
+//! [`runtime`] the optional ONNX Runtime library that [`engine`] prefers;
 //! [`export`] writes the skeleton and overlay videos.
 
 pub mod checks;
@@ -12,19 +13,23 @@ pub mod detect;
 pub mod download;
 pub mod draw;
 pub mod engine;
+mod engine_ort;
+mod engine_rten;
 pub mod export;
 mod image_ops;
 pub mod keypoints;
 pub mod pipeline;
 pub mod preview;
+pub mod runtime;
+mod status;
 pub mod video_out;
 
 pub use checks::{CheckSummary, FrameCheck, Warning};
 pub use download::{
-    DownloadProgress, ModelFile, ModelStatus, dwpose_files, dwpose_source, ensure_dwpose,
-    ensure_model, model_status, models_dir,
+    DownloadProgress, ModelFile, ModelStatus, dwpose_files, dwpose_source, dwpose_status,
+    ensure_dwpose, ensure_model, model_status, models_dir,
 };
-pub use engine::PoseModels;
+pub use engine::{Backend, PoseModels};
 pub use export::{ExportReport, write_preview_videos};
 pub use keypoints::{Keypoint, Person};
 pub use pipeline::{FramePose, StageTimes, process_frame};

@@ -1,11 +1,13 @@
-//! The whole pipeline through the engine on the generated test models (testdata/make_models.py),
-//! whose outputs are fixed, so every position below is worked out by hand.
-#![allow(clippy::unwrap_used)]
+//! The whole pipeline through each engine on the generated test models
+//! (testdata/make_models.py), whose outputs are fixed, so every position below is worked out by
+//! hand. RTen always; ONNX Runtime too when `STUDIO_ONNXRUNTIME_LIB` names its library
+//! (scripts/test.sh provides it).
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::path::PathBuf;
 
 use image::RgbImage;
-use studio_pose::{PoseModels, process_frame};
+use studio_pose::{Backend, PoseModels, process_frame};
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -13,9 +15,31 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
-pub fn models() -> PoseModels {
-    PoseModels::load(&testdata("det_test.onnx"), &testdata("pose_test.onnx"))
-        .expect("test models load")
+/// Every engine this machine can run, each loaded and checked to be the one asked for (a failed
+/// ONNX Runtime load falls back to RTen, which would otherwise go unnoticed).
+fn engines() -> Vec<PoseModels> {
+    let mut backends = vec![(Backend::Rten, "rten")];
+    match std::env::var("STUDIO_ONNXRUNTIME_LIB") {
+        Ok(lib) if std::path::Path::new(&lib).is_file() => {
+            backends.push((Backend::OnnxRuntime(lib.into()), "onnxruntime"));
+        }
+        _ => eprintln!(
+            "STUDIO_ONNXRUNTIME_LIB is not set to a library: the ONNX Runtime engine is not tested"
+        ),
+    }
+    backends
+        .into_iter()
+        .map(|(backend, name)| {
+            let m = PoseModels::load_with(
+                &testdata("det_test.onnx"),
+                &testdata("pose_test.onnx"),
+                backend,
+            )
+            .expect("test models load");
+            assert_eq!(m.engine_name(), name);
+            m
+        })
+        .collect()
 }
 
 fn close(a: f32, b: f32) -> bool {
@@ -24,12 +48,18 @@ fn close(a: f32, b: f32) -> bool {
 
 #[test]
 fn one_person_found_and_mapped_back_to_the_frame() {
+    for models in engines() {
+        person_mapped_back(&models);
+    }
+}
+
+fn person_mapped_back(models: &PoseModels) {
     let frame = RgbImage::from_pixel(1280, 1280, image::Rgb([40, 40, 40]));
-    let out = process_frame(&models(), &frame).unwrap();
+    let out = process_frame(models, &frame).unwrap();
     // Two overlapping persons (0.81 and 0.72) -> NMS keeps 0.81; 0.25 and the car are dropped.
     assert_eq!(out.people.len(), 1);
     let p = &out.people[0];
-    assert!(close(p.box_score, 0.81));
+    assert!(close(p.box_score, 0.81), "{}", models.engine_name());
     // Letterbox ratio 0.5: box (264, 128, 392, 512) in the 640 square is (528, 256, 784, 1024).
     for (a, b) in p.bbox.iter().zip([528.0, 256.0, 784.0, 1024.0]) {
         assert!(close(*a, b), "{:?}", p.bbox);
@@ -56,8 +86,14 @@ fn one_person_found_and_mapped_back_to_the_frame() {
 
 #[test]
 fn skeleton_matches_the_golden_image() {
+    for models in engines() {
+        skeleton_is_golden(&models);
+    }
+}
+
+fn skeleton_is_golden(models: &PoseModels) {
     let frame = RgbImage::from_pixel(640, 640, image::Rgb([0, 0, 0]));
-    let out = process_frame(&models(), &frame).unwrap();
+    let out = process_frame(models, &frame).unwrap();
     let golden = testdata("golden_skeleton.png");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         out.skeleton.save(&golden).unwrap();
@@ -72,8 +108,10 @@ fn skeleton_matches_the_golden_image() {
         .filter(|(a, b)| a != b)
         .count();
     assert_eq!(
-        differing, 0,
-        "{differing} pixels differ from the golden image"
+        differing,
+        0,
+        "{differing} pixels differ from the golden image ({})",
+        models.engine_name()
     );
     // Hand-checked pixels. Frame = 1.25 * crop + (148, 80) here.
     let px = |x: u32, y: u32| out.skeleton.get_pixel(x, y).0;
