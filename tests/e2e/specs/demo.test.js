@@ -34,10 +34,12 @@ test("demo mode renders with no key against the built-in stand-ins", async () =>
     await driver.findElement(byTest("render-confirm-yes")).click();
     await driver.wait(until.elementLocated(byTest("render-progress")), 10_000);
     await driver.wait(async () => /Generating/.test(await textOf(driver, "render-stage")), 60_000, "generating starts");
+    assert.match(await textOf(driver, "live-cost"), /simulated/);
     await screenshot(driver, "demo-progress");
     const result = await driver.wait(until.elementLocated(byTest("render-result")), 120_000);
     await driver.wait(until.elementIsVisible(result), 5_000);
     assert.match(await (await driver.findElement(byTest("result-video"))).getAttribute("src"), /SteadyDancer_\d+\.mp4$/);
+    assert.match(await textOf(driver, "result-cost"), /Demo: nothing was billed/);
     await driver.findElement(byTest("nav-gallery")).click();
     await driver.wait(until.elementLocated(byTest("gallery-item")), 10_000);
   } finally {

@@ -8,7 +8,15 @@ function secs(ms: number) {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-export function RenderProgress({ state, onCancel, cancelling }: { state: RenderState; onCancel: () => void; cancelling: boolean }) {
+interface Props {
+  state: RenderState;
+  onCancel: () => void;
+  cancelling: boolean;
+  /// Demo renders show what a real render would cost, marked so nobody thinks it was billed.
+  demo?: boolean;
+}
+
+export function RenderProgress({ state, onCancel, cancelling, demo = false }: Props) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 250);
@@ -28,8 +36,13 @@ export function RenderProgress({ state, onCancel, cancelling }: { state: RenderS
         <h2 data-testid="render-stage">{STAGE_LABELS[state.stage]}</h2>
         <div className="meters">
           <span title="Time since you pressed Render">{secs(elapsed)}</span>
-          <span className="cost" data-testid="live-cost" title="Live GPU cost of this render">
+          <span
+            className="cost"
+            data-testid="live-cost"
+            title={demo ? "What this would cost on RunPod; the demo bills nothing" : "Live GPU cost of this render"}
+          >
             {formatUsd(state.costUsd)}
+            {demo && <span className="demo-tag small"> simulated</span>}
           </span>
         </div>
       </div>

@@ -6,9 +6,10 @@ interface Props {
   state: RenderState;
   onRenderAgain: () => void;
   onNew: () => void;
+  demo?: boolean;
 }
 
-export function RenderResult({ state, onRenderAgain, onNew }: Props) {
+export function RenderResult({ state, onRenderAgain, onNew, demo = false }: Props) {
   const video = state.outputs[0];
   const ok = state.stage === "done" && video;
   return (
@@ -18,7 +19,8 @@ export function RenderResult({ state, onRenderAgain, onNew }: Props) {
           <h2>Your video is ready</h2>
           <video className="result-video" src={convertFileSrc(video)} controls autoPlay loop data-testid="result-video" />
           <p className="muted" data-testid="result-cost">
-            Cost {formatUsd(state.costUsd)}. Saved as <code>{video}</code>
+            {demo ? `Demo: nothing was billed (on RunPod this would have cost ${formatUsd(state.costUsd)}).` : `Cost ${formatUsd(state.costUsd)}.`} Saved
+            as <code>{video}</code>
           </p>
         </>
       ) : (

@@ -27,6 +27,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   const [phase, setPhase] = useState<Phase>({ kind: "setup" });
   const [render, setRender] = useState<RenderState>(() => initialRender(Date.now()));
   const [lastSpec, setLastSpec] = useState<JobSpec | null>(again);
+  const [demoRun, setDemoRun] = useState(false);
   const renderRef = useRef(render);
   renderRef.current = render;
 
@@ -69,6 +70,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
     // The preview competes for the CPU with preparing the upload while the pod bills.
     posePreview.stop();
     setLastSpec(plan.spec);
+    setDemoRun(plan.demo);
     setRender(initialRender(Date.now()));
     setPhase({ kind: "running", cancelling: false });
     try {
@@ -97,7 +99,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
     return (
       <section data-testid="screen-create" className="screen">
         <h1>Rendering</h1>
-        <RenderProgress state={render} onCancel={cancel} cancelling={phase.cancelling} />
+        <RenderProgress state={render} onCancel={cancel} cancelling={phase.cancelling} demo={demoRun} />
       </section>
     );
   }
@@ -107,6 +109,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
         <h1>Create</h1>
         <RenderResult
           state={render}
+          demo={demoRun}
           onRenderAgain={() => setPhase({ kind: "setup" })}
           onNew={() => {
             setInputs(emptyInputs);
