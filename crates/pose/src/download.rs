@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use studio_error::{Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub use crate::status::{ModelStatus, dwpose_status, model_status};
+pub use crate::dwpose::{
+    DwposeSources, ModelStatus, dwpose_status, dwpose_status_from, ensure_dwpose,
+    ensure_dwpose_from, model_status, models_dir,
+};
 
 pub const DOWNLOAD_FAILED: &str = "pose.download_failed";
 pub const DOWNLOAD_CORRUPT: &str = "pose.download_corrupt";
@@ -333,25 +336,4 @@ async fn hash_file(path: &Path) -> Result<(u64, String)> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok((size, hex))
-}
-
-/// The folder inside the app's data directory where the pose weights live (CLI and GUI share it).
-pub fn models_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("models").join("pose")
-}
-
-/// Detector and keypoint model paths in `dir` (the data directory's model folder), downloading
-/// whichever is missing from [`dwpose_source`], then the ONNX Runtime library for this platform
-/// (see [`crate::runtime`]). The library is optional: failing to get it is logged, not returned.
-pub async fn ensure_dwpose(
-    client: &reqwest::Client,
-    dir: &Path,
-    on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
-) -> Result<(PathBuf, PathBuf)> {
-    let [det, pose] = dwpose_source();
-    let det = ensure_model(client, &det, dir, on_progress).await?;
-    let pose = ensure_model(client, &pose, dir, on_progress).await?;
-    // The faster engine's library: optional, so a failure only costs speed.
-    crate::runtime::ensure_runtime_quietly(client, dir, on_progress).await;
-    Ok((det, pose))
 }

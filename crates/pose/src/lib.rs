@@ -12,6 +12,7 @@ pub mod crop;
 pub mod detect;
 pub mod download;
 pub mod draw;
+mod dwpose;
 pub mod engine;
 mod engine_ort;
 mod engine_rten;
@@ -21,13 +22,13 @@ pub mod keypoints;
 pub mod pipeline;
 pub mod preview;
 pub mod runtime;
-mod status;
 pub mod video_out;
 
 pub use checks::{CheckSummary, FrameCheck, Warning};
 pub use download::{
-    DownloadProgress, ModelFile, ModelStatus, dwpose_files, dwpose_source, dwpose_status,
-    ensure_dwpose, ensure_model, model_status, models_dir,
+    DownloadProgress, DwposeSources, ModelFile, ModelStatus, dwpose_files, dwpose_source,
+    dwpose_status, dwpose_status_from, ensure_dwpose, ensure_dwpose_from, ensure_model,
+    model_status, models_dir,
 };
 pub use engine::{Backend, PoseModels};
 pub use export::{ExportReport, write_preview_videos};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use studio_error::{Error, Result};
 
 use crate::download::{DownloadProgress, Kind, ModelFile, POSE_MODELS_URL_ENV, ensure_file};
-use crate::status::ModelStatus;
+use crate::dwpose::ModelStatus;
 
 pub const ONNXRUNTIME_VERSION: &str = "1.32.0";
 /// Path of an onnxruntime shared library to use instead of the downloaded one; `off` forces the
@@ -113,9 +113,10 @@ pub fn onnxruntime_wheel(os: &str, arch: &str) -> Option<ModelFile> {
 
 /// What to download for this platform: [`ONNXRUNTIME_URL_ENV`] when set, else the pinned wheel
 /// from the models mirror ([`POSE_MODELS_URL_ENV`]`/onnxruntime/<wheel>`) when one is set, else
-/// from PyPI. `None` when there is nothing to download (no wheel, or switched off).
+/// from PyPI. `None` when there is nothing to download: no wheel for this platform, or
+/// [`ONNXRUNTIME_LIB_ENV`] set (to a library, or `off`), or [`ONNXRUNTIME_URL_ENV`] `off`.
 pub fn runtime_source() -> Option<ModelFile> {
-    if env(ONNXRUNTIME_LIB_ENV).is_some_and(|v| v == "off") {
+    if env(ONNXRUNTIME_LIB_ENV).is_some_and(|v| v == "off" || Path::new(&v).is_file()) {
         return None;
     }
     if let Some(url) = env(ONNXRUNTIME_URL_ENV) {
@@ -180,26 +181,24 @@ fn installed(dir: &Path, source: &ModelFile) -> bool {
     }
 }
 
-/// The library's download as a [`ModelStatus`] (named after the wheel, as the progress reports
-/// are); `None` when nothing is to be downloaded on this platform.
-pub fn runtime_status(models_dir: &Path) -> Option<ModelStatus> {
-    let source = runtime_source()?;
+/// The library's download from `source` as a [`ModelStatus`] (named after the wheel, as the
+/// progress reports are).
+pub fn runtime_status(source: &ModelFile, models_dir: &Path) -> ModelStatus {
     let dir = runtime_dir(models_dir);
-    let ready = installed(&dir, &source)
-        || env(ONNXRUNTIME_LIB_ENV).is_some_and(|v| Path::new(&v).is_file());
+    let ready = installed(&dir, source);
     let part = dir.join(format!("{}.part", source.file_name));
     let have = if ready {
         source.size.unwrap_or(0)
     } else {
         std::fs::metadata(part).map_or(0, |m| m.len())
     };
-    Some(ModelStatus {
-        file: source.file_name,
+    ModelStatus {
+        file: source.file_name.clone(),
         ready,
         have,
         expected: source.size,
         optional: true,
-    })
+    }
 }
 
 /// Makes sure the library from `source` is in `<models_dir>/onnxruntime/`: downloads the wheel
@@ -269,19 +268,15 @@ fn extract_library(wheel: &Path, lib: &Path, url: &str) -> Result<()> {
 static LAST_FAILURE: Mutex<Vec<(PathBuf, Instant)>> = Mutex::new(Vec::new());
 const RETRY_AFTER: Duration = Duration::from_secs(600);
 
-/// What [`crate::ensure_dwpose`] does after the models: gets the library unless one is already
-/// found or there is none for this platform; a failure is logged (the built-in engine is used).
+/// What [`crate::ensure_dwpose`] does after the models: gets the library unless it is there; a
+/// failure is logged (the built-in engine is used) and not retried for [`RETRY_AFTER`].
 pub(crate) async fn ensure_runtime_quietly(
     client: &reqwest::Client,
+    source: &ModelFile,
     models_dir: &Path,
     on_progress: &mut (dyn FnMut(DownloadProgress) + Send),
 ) {
-    let Some(source) = runtime_source() else {
-        return;
-    };
-    if env(ONNXRUNTIME_LIB_ENV).is_some_and(|v| Path::new(&v).is_file())
-        || installed(&runtime_dir(models_dir), &source)
-    {
+    if installed(&runtime_dir(models_dir), source) {
         return;
     }
     let failures = || {
@@ -293,9 +288,10 @@ pub(crate) async fn ensure_runtime_quietly(
         .iter()
         .any(|(d, t)| d == models_dir && t.elapsed() < RETRY_AFTER)
     {
+        tracing::info!("ONNX Runtime download failed recently; not trying again yet");
         return;
     }
-    if let Err(e) = ensure_runtime(client, &source, models_dir, on_progress).await {
+    if let Err(e) = ensure_runtime(client, source, models_dir, on_progress).await {
         tracing::warn!(code = e.code(), "{}", e.message());
         let mut f = failures();
         f.retain(|(d, _)| d != models_dir);
