@@ -49,6 +49,7 @@ before(async () => {
   host = await startDriver({
     STUDIO_DATA_DIR: dataDir,
     STUDIO_POSE_MODELS_URL: `http://127.0.0.1:${server.address().port}/m`,
+    STUDIO_DEMO: "1",
     RUNPOD_API_KEY: "",
     STUDIO_RUNPOD_API_URL: "http://127.0.0.1:9/v2",
   });
@@ -85,7 +86,7 @@ test("download the pose models, preview a dance, scrub, overlay, stop", async ()
     // Once downloaded, the preview of the dropped video starts by itself.
     const skeleton = await driver.wait(until.elementLocated(byTest("pose-skeleton")), 60_000);
     assert.match(await skeleton.getAttribute("src"), /^data:image\/jpeg;base64,/);
-    assert.deepEqual(requests.sort(), ["/m/dw-ll_ucoco_384.onnx", "/m/yolox_l.onnx"]);
+    assert.deepEqual(requests.filter((u) => u.endsWith(".onnx")).sort(), ["/m/dw-ll_ucoco_384.onnx", "/m/yolox_l.onnx"]);
     await driver.wait(async () => (await status(driver)) === "done", 60_000, "the preview finishes");
     const firstMs = await driver.findElement(byTest("pose-preview")).getAttribute("data-first-frame-ms");
     console.log(`first skeleton on screen ${firstMs} ms after the preview started (test models, debug build)`);
@@ -109,6 +110,13 @@ test("download the pose models, preview a dance, scrub, overlay, stop", async ()
     const stage = await driver.findElement(byTest("pose-stage"));
     assert.match(await stage.getAttribute("class"), /overlay/);
     await screenshot(driver, "pose-overlay");
+
+    // The warning is repeated where the user decides to pay.
+    await dropFiles(driver, [media.photo]);
+    await driver.wait(until.elementLocated(byTest("estimate")), 30_000);
+    await driver.findElement(byTest("render-button")).click();
+    assert.match(await textOf(driver, "confirm-pose-warnings"), /9 of 9 frames cut the body off/);
+    await driver.findElement(byTest("render-confirm-no")).click();
 
     // A new video replaces the preview; Stop ends it with what was found so far.
     await dropFiles(driver, [media.long]);

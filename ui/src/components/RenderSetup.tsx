@@ -10,6 +10,8 @@ interface Props {
   initial?: { options: RenderOptions; params: Record<string, unknown> } | null;
   onStart: (plan: RenderPlan) => void;
   onOpenSettings: () => void;
+  /// What the local pose preview found wrong, repeated where the user decides to pay.
+  poseWarnings?: string[];
 }
 
 const PRESETS: { id: string; label: string; steps: number; hint: string }[] = [
@@ -17,7 +19,7 @@ const PRESETS: { id: string; label: string; steps: number; hint: string }[] = [
   { id: "fine", label: "Finer (8 steps)", steps: 8, hint: "Twice the sampling for a little more detail; costs about twice the GPU time." },
 ];
 
-export function RenderSetup({ photo, video, initial, onStart, onOpenSettings }: Props) {
+export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, poseWarnings = [] }: Props) {
   const duration = video.facts.durationSecs ?? 0;
   const [options, setOptions] = useState<RenderOptions>(initial?.options ?? { fit: "crop" });
   const [seed, setSeed] = useState<number>(Number(initial?.params.seed ?? 42));
@@ -141,10 +143,24 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings }: 
                 ? "The render runs on your own ComfyUI server."
                 : `A GPU is rented by the second until the video is downloaded, then shut down. Estimated ${formatUsd(plan.estimate.costUsd)}${plan.spec.budgetUsd ? `; it stops at ${formatUsd(plan.spec.budgetUsd)} whatever happens` : ""}.`}
             </p>
+            {poseWarnings.length > 0 && (
+              <div data-testid="confirm-pose-warnings">
+                <p>The pose preview found problems that will show in the video:</p>
+                <ul className="checks">
+                  {poseWarnings.map((w) => (
+                    <li key={w} className="badge warning">
+                      {w}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
             <button className="primary" onClick={() => onStart(plan)} data-testid="render-confirm-yes">
               Start render
             </button>
-            <button onClick={() => setConfirming(false)}>Not now</button>
+            <button onClick={() => setConfirming(false)} data-testid="render-confirm-no">
+              Not now
+            </button>
           </div>
         )
       )}

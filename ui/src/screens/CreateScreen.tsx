@@ -11,6 +11,7 @@ import { jobs, type JobSpec, type RenderPlan } from "../jobs";
 import { notifyIfHidden } from "../notify";
 import { initialRender, reduce, type RenderState } from "../renderState";
 import { usePosePreview } from "../usePosePreview";
+import { badges } from "../pose";
 
 interface Props {
   onOpenSettings: () => void;
@@ -154,6 +155,9 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
           initial={lastSpec ? { options: lastSpec.normalise, params: lastSpec.params } : null}
           onStart={start}
           onOpenSettings={onOpenSettings}
+          poseWarnings={badges(posePreview.preview)
+            .filter((b) => b.severity === "warning")
+            .map((b) => b.text)}
         />
       ) : (
         <div className="next-step" data-testid="next-step">
