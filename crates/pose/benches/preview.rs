@@ -1,8 +1,11 @@
 //! The preview pipeline (decode, detect, keypoints, draw) over a generated 10 s 1080p clip, with
-//! our engine and, in the same run, with onnxruntime's Python package doing the same pre- and
-//! post-processing (benches/ort_preview.py). Not run by CI: `cargo bench -p studio-pose`.
+//! our engines (RTen, and ONNX Runtime through `ort` when a library is given) and, in the same
+//! run, with onnxruntime's Python package doing the same pre- and post-processing
+//! (benches/ort_preview.py). Not run by CI: `cargo bench -p studio-pose`.
 //!
 //! Environment:
+//!   STUDIO_ONNXRUNTIME_LIB  an onnxruntime shared library (e.g. the one in the Python package's
+//!                      `onnxruntime/capi/`): adds the ONNX Runtime engine
 //!   POSE_BENCH_MODELS  folder with yolox_l.onnx and dw-ll_ucoco_384.onnx (the real weights);
 //!                      without it, stand-ins with the real shapes are generated (needs `onnx`)
 //!   POSE_BENCH_PYTHON  Python with onnx, onnxruntime, numpy, opencv-python-headless (python3)
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use studio_pose::preview::{PreviewOptions, run_preview, video_source};
 use studio_pose::video_out::Mp4Out;
-use studio_pose::{PoseModels, StageTimes};
+use studio_pose::{Backend, PoseModels, StageTimes};
 
 fn python() -> String {
     std::env::var("POSE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -89,26 +92,25 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    // Ours: from "video dropped" (models not yet loaded) to the last frame.
-    let start = Instant::now();
-    let models = PoseModels::load(&det, &pose).unwrap();
-    let load = start.elapsed();
     let opts = PreviewOptions {
         max_side: 640,
         every_nth: every,
     };
-    let mut first: Option<Duration> = None;
-    let summary = run_preview(
-        &models,
-        video_source(clip.clone(), opts),
-        &AtomicBool::new(false),
-        &mut |_| {
-            first.get_or_insert_with(|| start.elapsed());
-        },
-    )
-    .unwrap();
-    let ours_secs = summary.elapsed.as_secs_f64();
-    let ours_fps = summary.frames as f64 / ours_secs;
+    let mut ours = vec![run_ours(Backend::Rten, &det, &pose, &clip, opts)];
+    match std::env::var("STUDIO_ONNXRUNTIME_LIB") {
+        Ok(lib) if Path::new(&lib).is_file() => {
+            ours.push(run_ours(
+                Backend::OnnxRuntime(lib.into()),
+                &det,
+                &pose,
+                &clip,
+                opts,
+            ));
+        }
+        _ => println!(
+            "(STUDIO_ONNXRUNTIME_LIB not set to a library: the ONNX Runtime engine is not measured)"
+        ),
+    }
 
     // onnxruntime through Python, same clip, same frames, same steps.
     let out = Command::new(python())
@@ -134,41 +136,99 @@ fn main() {
     let ort_fps = ort_frames / ort["seconds"].as_f64().unwrap();
 
     println!();
-    println!("engine                 frames   fps     s/frame  load ms  first skeleton ms");
+    println!("engine                     frames   fps     s/frame  load ms  first skeleton ms");
+    for r in &ours {
+        println!(
+            "{:<26} {:>6}   {:>5.3}   {:>6.2}   {:>7.0}  {:>8.0}",
+            format!("{} (ours, Rust)", r.engine),
+            r.frames,
+            r.fps(),
+            1.0 / r.fps(),
+            ms(r.load),
+            ms(r.first)
+        );
+    }
     println!(
-        "rten (ours)            {:>6}   {:>5.3}   {:>6.2}   {:>7.0}  {:>8.0}",
-        summary.frames,
-        ours_fps,
-        1.0 / ours_fps,
-        ms(load),
-        ms(first.unwrap_or_default())
-    );
-    println!(
-        "onnxruntime {} (py)  {:>6}   {:>5.3}   {:>6.2}   {:>7.0}  {:>8.0}",
-        ort["ort"].as_str().unwrap_or("?"),
+        "{:<26} {:>6}   {:>5.3}   {:>6.2}   {:>7.0}  {:>8.0}",
+        format!(
+            "onnxruntime {} (Python)",
+            ort["ort"].as_str().unwrap_or("?")
+        ),
         ort_frames,
         ort_fps,
         1.0 / ort_fps,
         ort["load"].as_f64().unwrap() * 1000.0,
         (ort["first_frame"].as_f64().unwrap_or(0.0)) * 1000.0
     );
-    println!("ratio ours/onnxruntime (fps): {:.2}", ours_fps / ort_fps);
+    for r in &ours {
+        println!(
+            "ratio {} (Rust) / onnxruntime (Python), fps: {:.2}",
+            r.engine,
+            r.fps() / ort_fps
+        );
+    }
     println!();
-    let s: &StageTimes = &summary.stages;
-    let n = summary.frames.max(1) as f64;
-    let per = |d: Duration| ms(d) / n;
     let o = |k: &str| ort["stages"][k].as_f64().unwrap() * 1000.0 / ort_frames.max(1.0);
-    println!("per frame, ms          rten    onnxruntime");
-    for (name, ours, key) in [
-        ("decode", summary.decode, "decode"),
-        ("detect pre", s.detect_pre, "detect_pre"),
-        ("detect infer", s.detect_infer, "detect_infer"),
-        ("detect post", s.detect_post, "detect_post"),
-        ("pose pre", s.pose_pre, "pose_pre"),
-        ("pose infer", s.pose_infer, "pose_infer"),
-        ("pose post", s.pose_post, "pose_post"),
-        ("draw", s.draw, "draw"),
-    ] {
-        println!("{name:<20} {:>7.1}   {:>7.1}", per(ours), o(key));
+    let header: String = ours.iter().map(|r| format!("{:>12}", r.engine)).collect();
+    println!("per frame, ms   {header}  onnxruntime (Python)");
+    type Stage = fn(&Run) -> Duration;
+    let stages: [(&str, Stage, &str); 8] = [
+        ("decode", |r| r.decode, "decode"),
+        ("detect pre", |r| r.stages.detect_pre, "detect_pre"),
+        ("detect infer", |r| r.stages.detect_infer, "detect_infer"),
+        ("detect post", |r| r.stages.detect_post, "detect_post"),
+        ("pose pre", |r| r.stages.pose_pre, "pose_pre"),
+        ("pose infer", |r| r.stages.pose_infer, "pose_infer"),
+        ("pose post", |r| r.stages.pose_post, "pose_post"),
+        ("draw", |r| r.stages.draw, "draw"),
+    ];
+    for (name, get, key) in stages {
+        let cols: String = ours
+            .iter()
+            .map(|r| format!("{:>12.1}", ms(get(r)) / r.frames.max(1) as f64))
+            .collect();
+        println!("{name:<15} {cols}  {:>12.1}", o(key));
+    }
+}
+
+struct Run {
+    engine: String,
+    frames: u64,
+    secs: f64,
+    load: Duration,
+    first: Duration,
+    decode: Duration,
+    stages: StageTimes,
+}
+
+impl Run {
+    fn fps(&self) -> f64 {
+        self.frames as f64 / self.secs
+    }
+}
+
+/// From "video dropped" (models not yet loaded) to the last frame.
+fn run_ours(backend: Backend, det: &Path, pose: &Path, clip: &Path, opts: PreviewOptions) -> Run {
+    let start = Instant::now();
+    let models = PoseModels::load_with(det, pose, backend).unwrap();
+    let load = start.elapsed();
+    let mut first: Option<Duration> = None;
+    let summary = run_preview(
+        &models,
+        video_source(clip.to_path_buf(), opts),
+        &AtomicBool::new(false),
+        &mut |_| {
+            first.get_or_insert_with(|| start.elapsed());
+        },
+    )
+    .unwrap();
+    Run {
+        engine: models.engine_name().to_string(),
+        frames: summary.frames as u64,
+        secs: summary.elapsed.as_secs_f64(),
+        load,
+        first: first.unwrap_or_default(),
+        decode: summary.decode,
+        stages: summary.stages,
     }
 }
