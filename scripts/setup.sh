@@ -55,3 +55,27 @@ if $want_tests; then
     cargo install tauri-driver --locked --version '^2' --quiet
   fi
 fi
+
+# ONNX Runtime for the pose engine's tests (crates/pose/tests/models.rs runs the pipeline through
+# it as well as through RTen when STUDIO_ONNXRUNTIME_LIB names it; scripts/test.sh exports it):
+# the library from the same PyPI wheel the app downloads (crates/pose/src/runtime.rs), hash-checked.
+if $want_tests && [[ "$(uname -s)" == Linux ]]; then
+  ort_dir="${XDG_CACHE_HOME:-$HOME/.cache}/steadydancer-studio/onnxruntime-1.32.0"
+  case "$(uname -m)" in
+    x86_64) ort_whl="a3/81/55845186c20cba59f614991f4065dea148e48eeb9749893768c85ce64327/onnxruntime-1.32.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+            ort_sha=99e1074c4b2197accd5073052a465361be17b89c093b8ffb6e6bd8f986c52df8 ;;
+    aarch64) ort_whl="4a/8f/1e43fb994513c7c7a9c6965272ef89d963c1bd4080993a6267bf913701d1/onnxruntime-1.32.0-cp312-cp312-manylinux_2_28_aarch64.whl"
+             ort_sha=e36c187006e7a7c8b8d6d57f1a209dd63f52430dca6c282b177718ad6b841054 ;;
+    *) ort_whl="" ;;
+  esac
+  if [[ -n "$ort_whl" && ! -f "$ort_dir/libonnxruntime.so" ]]; then
+    echo "==> onnxruntime 1.32.0 library for the pose engine tests"
+    mkdir -p "$ort_dir"
+    curl -fsSL --retry 3 -o "$ort_dir/ort.whl" "https://files.pythonhosted.org/packages/$ort_whl"
+    echo "$ort_sha  $ort_dir/ort.whl" | sha256sum -c --quiet
+    python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], "wb").write(z.read(next(n for n in z.namelist() if n.split("/")[-1].startswith("libonnxruntime.so."))))' \
+      "$ort_dir/ort.whl" "$ort_dir/libonnxruntime.so.part"
+    mv "$ort_dir/libonnxruntime.so.part" "$ort_dir/libonnxruntime.so"
+    rm -f "$ort_dir/ort.whl"
+  fi
+fi
