@@ -8,6 +8,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
+# The pose engine's tests run through ONNX Runtime as well as RTen when setup fetched the library.
+ort_lib="${XDG_CACHE_HOME:-$HOME/.cache}/steadydancer-studio/onnxruntime-1.32.0/libonnxruntime.so"
+if [[ -f "$ort_lib" ]]; then export STUDIO_ONNXRUNTIME_LIB="$ort_lib"; fi
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -14,9 +14,10 @@ describe("pose preview state", () => {
   it("follows the events and times the first frame", () => {
     let s = initialPreview("/v.mp4", 1000);
     expect(s.status).toBe("loading");
-    s = reducePreview(s, { kind: "started", total_frames: 9, every_nth: 6 }, 1100);
+    s = reducePreview(s, { kind: "started", total_frames: 9, every_nth: 6, engine: "rten" }, 1100);
     expect(s.status).toBe("running");
     expect(s.total).toBe(9);
+    expect(s.engine).toBe("rten");
     s = reducePreview(s, frame(0), 1800);
     s = reducePreview(s, frame(6), 2300);
     expect(s.firstFrameMs).toBe(800);
@@ -53,12 +54,14 @@ describe("pose preview state", () => {
   it("download fraction counts finished files and resumable parts", () => {
     const models = {
       ready: false,
-      expected_bytes: 300,
+      engine_upgrade: true,
+      expected_bytes: 1300,
       dir: "/m",
       downloading: false,
       files: [
-        { file: "a.onnx", ready: true, have: 200, expected: 200 },
-        { file: "b.onnx", ready: false, have: 25, expected: 100 },
+        { file: "a.onnx", ready: true, have: 200, expected: 200, optional: false },
+        { file: "b.onnx", ready: false, have: 25, expected: 100, optional: false },
+        { file: "ort.whl", ready: false, have: 0, expected: 1000, optional: true },
       ],
     };
     const idle = { running: false, progress: {}, error: null };
@@ -66,5 +69,8 @@ describe("pose preview state", () => {
     const live = { ...idle, running: true, progress: { "b.onnx": { file: "b.onnx", done: 50, total: 100 } } };
     expect(downloadFraction(models, live)).toBeCloseTo(250 / 300);
     expect(downloadFraction(null, idle)).toBe(0);
+    // Once the optional engine library is downloading it counts too.
+    const withEngine = { ...idle, running: true, progress: { "ort.whl": { file: "ort.whl", done: 100, total: 1000 } } };
+    expect(downloadFraction(models, withEngine)).toBeCloseTo((225 + 100) / 1300);
   });
 });

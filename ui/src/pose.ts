@@ -8,10 +8,12 @@ export interface ModelStatus {
   ready: boolean;
   have: number;
   expected: number | null;
+  optional: boolean;
 }
 
 export interface PoseModelsStatus {
   ready: boolean;
+  engine_upgrade: boolean;
   files: ModelStatus[];
   expected_bytes: number;
   dir: string;
@@ -61,7 +63,7 @@ export interface FrameInfo {
 
 export type PreviewEvent =
   | { kind: "loading" }
-  | { kind: "started"; total_frames: number | null; every_nth: number }
+  | { kind: "started"; total_frames: number | null; every_nth: number; engine: string }
   | { kind: "frame"; info: FrameInfo; picture: string; skeleton: string }
   | { kind: "finished"; summary: PreviewSummary };
 
@@ -80,6 +82,7 @@ export interface PreviewState {
   status: PreviewStatus;
   frames: PoseFrame[];
   total: number | null;
+  engine: string | null;
   summary: CheckSummary | null;
   error: StudioError | null;
   startedAt: number;
@@ -87,7 +90,7 @@ export interface PreviewState {
 }
 
 export function initialPreview(video: string | null, now: number): PreviewState {
-  return { video, status: video ? "loading" : "idle", frames: [], total: null, summary: null, error: null, startedAt: now, firstFrameMs: null };
+  return { video, status: video ? "loading" : "idle", frames: [], total: null, engine: null, summary: null, error: null, startedAt: now, firstFrameMs: null };
 }
 
 export function reducePreview(s: PreviewState, e: PreviewEvent, now: number): PreviewState {
@@ -95,7 +98,7 @@ export function reducePreview(s: PreviewState, e: PreviewEvent, now: number): Pr
     case "loading":
       return { ...s, status: "loading" };
     case "started":
-      return { ...s, status: "running", total: e.total_frames };
+      return { ...s, status: "running", total: e.total_frames, engine: e.engine };
     case "frame":
       return {
         ...s,

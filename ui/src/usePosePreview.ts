@@ -12,12 +12,14 @@ export interface DownloadState {
 
 const idleDownload: DownloadState = { running: false, progress: {}, error: null };
 
-/// Overall download fraction, counting files already on disk as done.
+/// Overall download fraction, counting files already on disk as done. Before the models are
+/// there, only they count (the optional engine library follows them in the same download).
 export function downloadFraction(models: PoseModelsStatus | null, d: DownloadState): number {
   if (!models) return 0;
   let done = 0;
   let total = 0;
   for (const f of models.files) {
+    if (f.optional && !models.ready && !d.progress[f.file]) continue;
     const p = d.progress[f.file];
     const size = p?.total ?? f.expected ?? 0;
     total += size;

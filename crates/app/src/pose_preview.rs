@@ -34,7 +34,10 @@ pub(crate) struct PoseState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PoseModelsStatus {
+    /// The two models are there: the preview can run.
     pub ready: bool,
+    /// The faster engine's library (optional) is not downloaded yet.
+    pub engine_upgrade: bool,
     pub files: Vec<ModelStatus>,
     /// Sum of the published sizes, for "about 350 MB" in the prompt.
     pub expected_bytes: u64,
@@ -51,6 +54,8 @@ pub enum PreviewEvent {
         /// How many frames the preview will process, when the video says how long it is.
         total_frames: Option<u64>,
         every_nth: u32,
+        /// Which inference engine runs (`onnxruntime` or the built-in `rten`).
+        engine: String,
     },
     Frame {
         info: PreviewFrameInfo,
@@ -91,12 +96,10 @@ impl Studio {
 
     pub fn pose_models_status(&self) -> PoseModelsStatus {
         let dir = self.pose_dir();
-        let files: Vec<_> = studio_pose::dwpose_source()
-            .iter()
-            .map(|f| studio_pose::model_status(f, &dir))
-            .collect();
+        let files = studio_pose::dwpose_status(&dir);
         PoseModelsStatus {
-            ready: files.iter().all(|f| f.ready),
+            ready: files.iter().all(|f| f.ready || f.optional),
+            engine_upgrade: files.iter().any(|f| f.optional && !f.ready),
             expected_bytes: files.iter().filter_map(|f| f.expected).sum(),
             files,
             dir,
@@ -157,10 +160,19 @@ impl Studio {
             ));
         }
         sink(PreviewEvent::Loading);
-        // Files placed by hand are verified and pinned here; nothing is downloaded.
-        let (det, pose) =
-            studio_pose::ensure_dwpose(&reqwest::Client::new(), &self.pose_dir(), &mut |_| {})
-                .await?;
+        // Files placed by hand are verified and pinned here. Nothing is downloaded: the optional
+        // engine library comes only with the user's click, never as a surprise wait.
+        let sources = studio_pose::DwposeSources {
+            runtime: None,
+            ..studio_pose::DwposeSources::from_env()
+        };
+        let (det, pose) = studio_pose::ensure_dwpose_from(
+            &reqwest::Client::new(),
+            &sources,
+            &self.pose_dir(),
+            &mut |_| {},
+        )
+        .await?;
         let models = tokio::task::spawn_blocking(move || PoseModels::load(&det, &pose))
             .await
             .map_err(|e| Error::internal(format!("Loading the pose models stopped: {e}.")))??;
@@ -206,6 +218,7 @@ impl Studio {
             sink(PreviewEvent::Started {
                 total_frames: facts.frame_count.map(|n| n.div_ceil(every)),
                 every_nth: opts.every_nth,
+                engine: models.engine_name().to_string(),
             });
             let mut failure = None;
             let mut on_frame = |f: PreviewFrame| match frame_event(&f) {

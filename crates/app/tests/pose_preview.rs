@@ -122,9 +122,19 @@ async fn download_then_preview_then_cancel() {
             events[1],
             PreviewEvent::Started {
                 total_frames: Some(9),
-                every_nth: 6
+                every_nth: 6,
+                ..
             }
         ));
+        let PreviewEvent::Started { engine, .. } = &events[1] else {
+            unreachable!()
+        };
+        // The mirror holds no engine library: the built-in engine, unless one is named.
+        let expected = match std::env::var(studio_pose::runtime::ONNXRUNTIME_LIB_ENV) {
+            Ok(_) => "onnxruntime",
+            Err(_) => "rten",
+        };
+        assert_eq!(engine, expected);
         let PreviewEvent::Frame {
             info,
             picture,

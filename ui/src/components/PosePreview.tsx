@@ -47,6 +47,33 @@ function ModelsPrompt({ api }: { api: PosePreviewApi }) {
   );
 }
 
+/// The models work on the built-in engine; ONNX Runtime (an optional download) is faster.
+function EngineUpgrade({ api }: { api: PosePreviewApi }) {
+  const { download, models } = api;
+  const extra = models?.files.find((f) => f.optional && !f.ready);
+  if (!extra) return null;
+  const p = download.progress[extra.file];
+  return (
+    <div className="pose-upgrade small muted" data-testid="pose-engine-upgrade">
+      {download.running ? (
+        <span>
+          Downloading ONNX Runtime: {p?.total ? Math.round((p.done / p.total) * 100) : 0} %
+        </span>
+      ) : (
+        <>
+          <span>
+            A faster preview engine (ONNX Runtime{extra.expected ? `, ${formatBytes(extra.expected)}` : ""}) is available.
+          </span>
+          <button className="link" onClick={api.downloadModels} data-testid="pose-engine-download">
+            Download it
+          </button>
+        </>
+      )}
+      {download.error && <span className="err"> {download.error.message}</span>}
+    </div>
+  );
+}
+
 function Stage({ frame, mode }: { frame: PoseFrame; mode: Mode }) {
   if (mode === "overlay") {
     return (
@@ -131,7 +158,11 @@ export function PosePreview({ api }: { api: PosePreviewApi }) {
                 </span>
               </>
             )}
-            {preview.status === "done" && <span>Preview ready: {n} frames checked.</span>}
+            {preview.status === "done" && (
+              <span>
+                Preview ready: {n} frames checked{preview.engine === "onnxruntime" ? " with ONNX Runtime" : ""}.
+              </span>
+            )}
             {preview.status === "cancelled" && <span>Stopped after {n} frames.</span>}
             {running ? (
               <button className="secondary" onClick={api.stop} data-testid="pose-stop">
@@ -146,6 +177,9 @@ export function PosePreview({ api }: { api: PosePreviewApi }) {
               )
             )}
           </div>
+          {api.models.engine_upgrade && (
+            <EngineUpgrade api={api} />
+          )}
           {preview.error && (
             <div className="error-box" role="alert" data-testid="pose-error">
               {preview.error.message}
