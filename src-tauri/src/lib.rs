@@ -64,6 +64,7 @@ pub fn run() {
             commands::pose::pose_models_cancel_download,
             commands::pose::pose_preview,
             commands::pose::pose_preview_cancel,
+            commands::pose::pose_warm_up,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -162,4 +162,5 @@ export const pose = {
     }
   },
   cancel: () => invoke<boolean>("pose_preview_cancel"),
+  warmUp: () => invoke<void>("pose_warm_up"),
 };

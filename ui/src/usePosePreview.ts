@@ -79,6 +79,10 @@ export function usePosePreview(video: string | null) {
     }
   }, []);
 
+  const warmUp = useCallback(() => {
+    if (ready) pose.warmUp().catch(() => undefined);
+  }, [ready]);
+
   const cancelDownload = useCallback(() => {
     pose.cancelDownload().catch(() => undefined);
   }, []);
@@ -90,6 +94,7 @@ export function usePosePreview(video: string | null) {
     downloadModels,
     cancelDownload,
     stop,
+    warmUp,
     restart: () => video && start(video),
   };
 }

@@ -27,7 +27,9 @@ pub const DOWNLOAD_BUSY: &str = "pose.download_busy";
 
 #[derive(Default)]
 pub(crate) struct PoseState {
-    models: Mutex<Option<Arc<PoseModels>>>,
+    /// Async so a preview that starts while a warm-up is loading waits for it instead of loading
+    /// the models a second time.
+    models: tokio::sync::Mutex<Option<Arc<PoseModels>>>,
     preview: Mutex<Option<Arc<AtomicBool>>>,
     download: Mutex<Option<CancellationToken>>,
 }
@@ -136,7 +138,7 @@ impl Studio {
         };
         *lock(&self.inner.pose.download) = None;
         // New files: the next preview reads them afresh.
-        *lock(&self.inner.pose.models) = None;
+        *self.inner.pose.models.lock().await = None;
         outcome?;
         Ok(self.pose_models_status())
     }
@@ -149,7 +151,8 @@ impl Studio {
     }
 
     async fn pose_models(&self, sink: &PreviewSink) -> Result<Arc<PoseModels>> {
-        if let Some(m) = lock(&self.inner.pose.models).clone() {
+        let mut slot = self.inner.pose.models.lock().await;
+        if let Some(m) = slot.clone() {
             return Ok(m);
         }
         if !self.pose_models_status().ready {
@@ -177,8 +180,24 @@ impl Studio {
             .await
             .map_err(|e| Error::internal(format!("Loading the pose models stopped: {e}.")))??;
         let models = Arc::new(models);
-        *lock(&self.inner.pose.models) = Some(models.clone());
+        *slot = Some(models.clone());
         Ok(models)
+    }
+
+    /// Starts reading the models in the background when they are downloaded, so a preview that
+    /// follows (a file being dragged over the window) shows its first skeleton sooner.
+    /// Returns the loading task, or `None` when the models are not downloaded.
+    pub fn warm_pose_models(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.pose_models_status().ready {
+            return None;
+        }
+        let studio = self.clone();
+        Some(tokio::spawn(async move {
+            let quiet: PreviewSink = Arc::new(|_| {});
+            if let Err(e) = studio.pose_models(&quiet).await {
+                tracing::warn!("warming the pose models failed: {}", e.chain());
+            }
+        }))
     }
 
     /// Previews `video`, sending every processed frame to `sink`, and returns the checks. A newer

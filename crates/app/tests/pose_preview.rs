@@ -194,4 +194,19 @@ async fn download_then_preview_then_cancel() {
             .any(|e| matches!(e, PreviewEvent::Loading))
     );
     assert!(!studio.cancel_pose_preview(), "nothing left to cancel");
+
+    // A warm-up (a file dragged over the window) reads the models before the preview asks.
+    let fresh = Studio::new(data.path().to_path_buf(), false).unwrap();
+    fresh.warm_pose_models().unwrap().await.unwrap();
+    let (events, sink) = recorder();
+    fresh.pose_preview(video, sink).await.unwrap();
+    let events = events.lock().unwrap();
+    assert!(
+        matches!(events[0], PreviewEvent::Started { .. }),
+        "{:?}",
+        events[0]
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let without_models = Studio::new(empty.path().to_path_buf(), false).unwrap();
+    assert!(without_models.warm_pose_models().is_none());
 }

@@ -43,3 +43,10 @@ pub async fn pose_preview(
 pub fn pose_preview_cancel(state: tauri::State<'_, AppState>) -> bool {
     state.studio.cancel_pose_preview()
 }
+
+/// A file is being dragged over the window: read the models now, the preview follows.
+#[tauri::command]
+pub async fn pose_warm_up(state: tauri::State<'_, AppState>) -> Result<()> {
+    state.studio.warm_pose_models();
+    Ok(())
+}

@@ -68,8 +68,8 @@ export async function textOf(driver, id, ms = 20_000) {
   return el.getText();
 }
 
-/// WebDriver cannot drag files from the desktop, so the test sends the very event the window
-/// emits for a native drop (`tauri://drag-drop` with the paths) through Tauri's event system;
+/// WebDriver cannot drag files from the desktop, so the test sends the very events the window
+/// emits for a native drag and drop (`tauri://drag-enter`, then `tauri://drag-drop` with the paths) through Tauri's event system;
 /// everything after it (probe, facts, errors) runs for real.
 export async function dropFiles(driver, paths) {
   await driver.wait(
@@ -79,8 +79,9 @@ export async function dropFiles(driver, paths) {
   );
   await driver.executeAsyncScript(
     `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__
-       .invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths: arguments[0], position: { x: 400, y: 200 } } })
+     const emit = (event) => window.__TAURI_INTERNALS__
+       .invoke("plugin:event|emit", { event, payload: { paths: arguments[0], position: { x: 400, y: 200 } } });
+     emit("tauri://drag-enter").then(() => emit("tauri://drag-drop"))
        .then(() => done(null), (e) => done(String(e)));`,
     paths,
   ).then((err) => {

@@ -5,11 +5,13 @@ import { open } from "@tauri-apps/plugin-dialog";
 interface Props {
   busy: boolean;
   onFiles: (paths: string[]) => void;
+  /// Files are on their way (dragged over the window, or the file dialog opened).
+  onIntent?: () => void;
 }
 
 const MEDIA_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "mp4", "mov", "webm", "mkv", "avi", "m4v"];
 
-export function DropZone({ busy, onFiles }: Props) {
+export function DropZone({ busy, onFiles, onIntent }: Props) {
   const [over, setOver] = useState(false);
 
   useEffect(() => {
@@ -18,6 +20,7 @@ export function DropZone({ busy, onFiles }: Props) {
     getCurrentWebview()
       .onDragDropEvent((event) => {
         const p = event.payload;
+        if (p.type === "enter") onIntent?.();
         if (p.type === "enter" || p.type === "over") setOver(true);
         else if (p.type === "leave") setOver(false);
         else if (p.type === "drop") {
@@ -40,9 +43,10 @@ export function DropZone({ busy, onFiles }: Props) {
       cancelled = true;
       unlisten?.();
     };
-  }, [onFiles]);
+  }, [onFiles, onIntent]);
 
   async function pick() {
+    onIntent?.();
     const chosen = await open({
       multiple: true,
       directory: false,

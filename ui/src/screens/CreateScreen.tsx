@@ -128,7 +128,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
         Pick a photo of a person and a video of a dance. The app checks both here on your computer,
         for free, before any GPU is rented.
       </p>
-      <DropZone busy={busy} onFiles={onFiles} />
+      <DropZone busy={busy} onFiles={onFiles} onIntent={posePreview.warmUp} />
       {inputs.errors.map((e) => (
         <div key={e.file} className="error-box" role="alert" data-testid="file-error">
           <strong>{e.file}:</strong> {e.error.message}
