@@ -12,7 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use image::RgbImage;
 use studio_app::{PreviewEvent, Studio};
-use studio_pose::video_out::Mp4Out;
+use studio_media::RgbVideoWriter;
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -33,7 +33,7 @@ async fn model_server() -> String {
 }
 
 fn clip(path: &Path, frames: u32) {
-    let mut out = Mp4Out::create(path, 320, 240, 25.0).unwrap();
+    let mut out = RgbVideoWriter::create(path, 320, 240, 25.0).unwrap();
     for i in 0..frames {
         out.push(&RgbImage::from_pixel(
             320,

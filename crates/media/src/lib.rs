@@ -14,6 +14,7 @@ mod probe;
 mod rgb;
 mod sizes;
 mod thumbnail;
+mod video_writer;
 
 pub use checks::{Limits, check_file, check_inputs};
 
@@ -30,6 +31,7 @@ pub use normalise::{Fit, NormaliseOptions, NormaliseReport, normalise};
 pub use probe::probe;
 pub use sizes::{RENDER_SIZES, render_size};
 pub use thumbnail::thumbnail_jpeg;
+pub use video_writer::RgbVideoWriter;
 
 use std::sync::Once;
 

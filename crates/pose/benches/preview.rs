@@ -18,8 +18,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
+use studio_media::RgbVideoWriter;
 use studio_pose::preview::{PreviewOptions, run_preview, video_source};
-use studio_pose::video_out::Mp4Out;
 use studio_pose::{Backend, PoseModels, StageTimes};
 
 fn python() -> String {
@@ -49,7 +49,7 @@ fn models(tmp: &Path) -> (PathBuf, bool) {
 /// 10 s of 1920x1080 at 25 fps: a bright figure-sized block moving over a gradient.
 fn make_clip(path: &Path) {
     let (w, h) = (1920u32, 1080u32);
-    let mut out = Mp4Out::create(path, w, h, 25.0).unwrap();
+    let mut out = RgbVideoWriter::create(path, w, h, 25.0).unwrap();
     for i in 0..250u32 {
         let bx = 400 + i * 4;
         let img = RgbImage::from_fn(w, h, |x, y| {

@@ -9,7 +9,7 @@ use studio_error::Result;
 use crate::draw::overlay;
 use crate::engine::PoseModels;
 use crate::preview::{PreviewFrame, PreviewOptions, PreviewSummary, run_preview, video_source};
-use crate::video_out::Mp4Out;
+use studio_media::RgbVideoWriter;
 
 #[derive(Debug, Serialize)]
 pub struct ExportReport {
@@ -35,7 +35,7 @@ pub fn write_preview_videos(
         .map_err(|e| studio_error::Error::io("create the output folder", e))?;
     let skeleton_mp4 = out_dir.join("skeleton.mp4");
     let overlay_mp4 = out_dir.join("overlay.mp4");
-    let mut writers: Option<(Mp4Out, Mp4Out)> = None;
+    let mut writers: Option<(RgbVideoWriter, RgbVideoWriter)> = None;
     let mut failure = None;
     let mut sink = |f: PreviewFrame| {
         if failure.is_some() {
@@ -46,8 +46,8 @@ pub fn write_preview_videos(
             if writers.is_none() {
                 let (w, h) = f.frame.dimensions();
                 writers = Some((
-                    Mp4Out::create(&skeleton_mp4, w, h, fps)?,
-                    Mp4Out::create(&overlay_mp4, w, h, fps)?,
+                    RgbVideoWriter::create(&skeleton_mp4, w, h, fps)?,
+                    RgbVideoWriter::create(&overlay_mp4, w, h, fps)?,
                 ));
             }
             if let Some((sk, ov)) = writers.as_mut() {

@@ -22,7 +22,6 @@ pub mod keypoints;
 pub mod pipeline;
 pub mod preview;
 pub mod runtime;
-pub mod video_out;
 
 pub use checks::{CheckSummary, FrameCheck, Warning};
 pub use download::{

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 
 use image::RgbImage;
+use studio_media::RgbVideoWriter;
 use studio_pose::preview::FrameSink;
-use studio_pose::video_out::Mp4Out;
 use studio_pose::{PoseModels, PreviewOptions, start_with_source, write_preview_videos};
 
 fn models() -> Arc<PoseModels> {
@@ -73,7 +73,7 @@ fn cancel_stops_an_endless_source() {
 fn writes_skeleton_and_overlay_videos() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("dance.mp4");
-    let mut w = Mp4Out::create(&input, 320, 240, 10.0).unwrap();
+    let mut w = RgbVideoWriter::create(&input, 320, 240, 10.0).unwrap();
     for i in 0..8u8 {
         w.push(&RgbImage::from_pixel(
             320,

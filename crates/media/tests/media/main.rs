@@ -7,3 +7,4 @@ mod frames;
 mod normalise;
 mod probe;
 mod thumbnail;
+mod video_writer;
