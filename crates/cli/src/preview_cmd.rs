@@ -51,6 +51,9 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(m) => m,
         Err(e) => return output::fail(&e, args.json, EXIT_FAILED),
     };
+    if !quiet {
+        eprintln!("\rpose engine: {}", models.engine_name());
+    }
     let opts = PreviewOptions {
         every_nth: args.every.max(1),
         ..PreviewOptions::default()
