@@ -109,7 +109,9 @@ impl Studio {
         }
     }
 
-    /// Downloads whichever model is missing (resuming a cut download). Only one at a time.
+    /// Downloads whichever model is missing (resuming a cut download), then the ONNX Runtime
+    /// library. Only one at a time. When only the library fails, the error says the preview works
+    /// on the built-in engine, and the status shows the models ready.
     #[tracing::instrument(skip_all)]
     pub async fn download_pose_models(
         &self,
@@ -130,8 +132,23 @@ impl Studio {
             .build()
             .unwrap_or_default();
         let dir = self.pose_dir();
+        // The models first; then the optional engine library, whose failure the user clicked for
+        // and must see (ensure_dwpose would only log it).
+        let sources = studio_pose::DwposeSources::from_env();
+        let models_only = studio_pose::DwposeSources {
+            runtime: None,
+            ..sources.clone()
+        };
+        let fetch = async {
+            studio_pose::ensure_dwpose_from(&client, &models_only, &dir, &mut on_progress).await?;
+            if let Some(runtime) = &sources.runtime {
+                studio_pose::runtime::ensure_runtime(&client, runtime, &dir, &mut on_progress)
+                    .await?;
+            }
+            Ok(())
+        };
         let outcome = tokio::select! {
-            r = studio_pose::ensure_dwpose(&client, &dir, &mut on_progress) => r.map(|_| ()),
+            r = fetch => r,
             () = token.cancelled() => Err(cancelled(
                 "The download of the pose models was stopped. It resumes where it stopped next time.",
             )),

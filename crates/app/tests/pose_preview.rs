@@ -75,6 +75,9 @@ async fn download_then_preview_then_cancel() {
                 "--nocapture",
             ])
             .env(URL_ENV, url)
+            // The engine library then comes from the mirror too, which has none.
+            .env_remove(studio_pose::runtime::ONNXRUNTIME_LIB_ENV)
+            .env_remove(studio_pose::runtime::ONNXRUNTIME_URL_ENV)
             .status()
             .await
             .unwrap();
@@ -96,11 +99,20 @@ async fn download_then_preview_then_cancel() {
 
     let progress = Arc::new(Mutex::new(Vec::new()));
     let seen = progress.clone();
-    let status = studio
+    // The models arrive; the optional engine library does not, and the user is told so.
+    let err = studio
         .download_pose_models(move |p| seen.lock().unwrap().push(p))
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(err.code(), "pose.download_failed");
+    assert!(
+        err.message().contains("built-in engine"),
+        "{}",
+        err.message()
+    );
+    let status = studio.pose_models_status();
     assert!(status.ready, "{status:?}");
+    assert!(status.engine_upgrade, "{status:?}");
     assert!(!status.downloading);
     let progress = progress.lock().unwrap().clone();
     for name in ["yolox_l.onnx", "dw-ll_ucoco_384.onnx"] {
@@ -129,12 +141,8 @@ async fn download_then_preview_then_cancel() {
         let PreviewEvent::Started { engine, .. } = &events[1] else {
             unreachable!()
         };
-        // The mirror holds no engine library: the built-in engine, unless one is named.
-        let expected = match std::env::var(studio_pose::runtime::ONNXRUNTIME_LIB_ENV) {
-            Ok(_) => "onnxruntime",
-            Err(_) => "rten",
-        };
-        assert_eq!(engine, expected);
+        // The mirror holds no engine library: the built-in engine.
+        assert_eq!(engine, "rten");
         let PreviewEvent::Frame {
             info,
             picture,

@@ -94,9 +94,11 @@ test("download the pose models, preview a dance, scrub, overlay, stop", async ()
     assert.match(await textOf(driver, "pose-status"), /9 frames checked/);
     const checks = await textOf(driver, "pose-checks");
     assert.match(checks, /of 9 (preview )?frames/);
-    // Without a library named in the environment, the faster engine is offered (the mirror has none).
+    // Without a library named in the environment, the faster engine is offered, and the failed
+    // attempt to fetch it (the mirror has none) is shown there.
     const upgrade = await driver.findElements(byTest("pose-engine-upgrade"));
     assert.equal(upgrade.length, process.env.STUDIO_ONNXRUNTIME_LIB ? 0 : 1);
+    if (upgrade.length) assert.match(await upgrade[0].getText(), /works without it, on the built-in engine/);
     await driver.executeScript("const c = document.querySelector('.content'); c.scrollTop = c.scrollHeight;");
     await driver.sleep(300);
     await screenshot(driver, "pose-side-by-side");
