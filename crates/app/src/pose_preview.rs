@@ -172,11 +172,15 @@ impl Studio {
         if let Some(m) = slot.clone() {
             return Ok(m);
         }
-        if !self.pose_models_status().ready {
+        let status = self.pose_models_status();
+        if !status.ready {
             return Err(Error::new(
                 MODELS_MISSING,
-                "The pose preview needs the DWPose models (about 350 MB, downloaded once). \
-                 Click \"Download pose models\", or render without a preview.",
+                format!(
+                    "The pose preview needs the DWPose models (about {} MB, downloaded once). \
+                     Click \"Download pose models\", or render without a preview.",
+                    status.expected_bytes / 1_000_000
+                ),
             ));
         }
         sink(PreviewEvent::Loading);
@@ -259,7 +263,11 @@ impl Studio {
             let mut failure = None;
             let mut on_frame = |f: PreviewFrame| match frame_event(&f) {
                 Ok(e) => sink(e),
-                Err(e) => failure = Some(e),
+                Err(e) => {
+                    // Nothing more could be shown: stop rather than work on unseen frames.
+                    failure = Some(e);
+                    cancel.store(true, Ordering::Relaxed);
+                }
             };
             let summary = run_preview(&models, video_source(video, opts), &cancel, &mut on_frame)?;
             if let Some(e) = failure {
