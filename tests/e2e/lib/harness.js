@@ -1,6 +1,7 @@
 // Starts tauri-driver, opens the real app through WebDriver, and cleans up after itself.
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -33,16 +34,41 @@ async function waitForPort(port, ms) {
   throw new Error(`tauri-driver did not listen on ${port} within ${ms} ms`);
 }
 
+/// A port nobody listens on now (the OS picks it).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /// One tauri-driver for a suite; `env` reaches the app (tauri-driver -> WebKitWebDriver -> app).
+/// Ports come from the OS, and a driver that does not come up (a port taken meanwhile) is
+/// replaced, so one busy port cannot fail a whole spec file.
 export async function startDriver(env) {
-  const port = 4444 + Math.floor(Math.random() * 1000);
-  const nativePort = port + 1000;
-  const proc = spawn(
-    process.env.TAURI_DRIVER ?? "tauri-driver",
-    ["--port", String(port), "--native-port", String(nativePort)],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] },
-  );
-  await waitForPort(port, 30_000);
+  let proc;
+  let port;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const nativePort = await freePort();
+    proc = spawn(
+      process.env.TAURI_DRIVER ?? "tauri-driver",
+      ["--port", String(port), "--native-port", String(nativePort)],
+      { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] },
+    );
+    try {
+      await waitForPort(port, 30_000);
+      break;
+    } catch (e) {
+      proc.kill("SIGKILL");
+      if (attempt === 3) throw e;
+      console.log(`tauri-driver did not come up on ${port} (attempt ${attempt}); trying other ports`);
+    }
+  }
   return {
     port,
     async open() {
