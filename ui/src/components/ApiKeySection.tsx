@@ -1,19 +1,15 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api, asStudioError, type KeyStatus, type StudioError } from "../api";
 
 /// The key is typed once and sent to the keychain; afterwards only its last four characters
 /// come back.
-export function ApiKeySection() {
-  const [status, setStatus] = useState<KeyStatus | null>(null);
+export function ApiKeySection({ initial }: { initial: KeyStatus | StudioError }) {
+  const [status, setStatus] = useState<KeyStatus | null>("source" in initial ? initial : null);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
-  const [error, setError] = useState<StudioError | null>(null);
+  const [error, setError] = useState<StudioError | null>("code" in initial ? initial : null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    api.getKeyStatus().then(setStatus, (e) => setError(asStudioError(e)));
-  }, []);
 
   async function run(action: () => Promise<KeyStatus>, done: string) {
     setBusy(true);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { open } from "@tauri-apps/plugin-dialog";
 import { api, asStudioError, type Settings, type SettingsView, type StudioError } from "../api";
 import { PodAdvanced } from "./PodAdvanced";
@@ -12,21 +12,12 @@ const KNOWN_GPUS = [
   "NVIDIA GeForce RTX 4090",
 ];
 
-export function PreferencesSection() {
-  const [view, setView] = useState<SettingsView | null>(null);
-  const [draft, setDraft] = useState<Settings | null>(null);
-  const [error, setError] = useState<StudioError | null>(null);
+export function PreferencesSection({ initial }: { initial: SettingsView | StudioError }) {
+  const loaded = "settings" in initial ? initial : null;
+  const [view, setView] = useState<SettingsView | null>(loaded);
+  const [draft, setDraft] = useState<Settings | null>(loaded?.settings ?? null);
+  const [error, setError] = useState<StudioError | null>(loaded ? null : (initial as StudioError));
   const [saved, setSaved] = useState(false);
-
-  useEffect(() => {
-    api.getSettings().then(
-      (v) => {
-        setView(v);
-        setDraft(v.settings);
-      },
-      (e) => setError(asStudioError(e)),
-    );
-  }, []);
 
   if (!draft || !view) {
     return error ? <p className="error-box">{error.message}</p> : null;
