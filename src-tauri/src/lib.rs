@@ -34,6 +34,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             app.manage(state::AppState::new(data_dir, studio.clone(), log_guard));
+            lifecycle::on_termination(app.handle().clone(), studio.clone());
             lifecycle::on_start(app.handle().clone(), studio);
             Ok(())
         })

@@ -36,6 +36,30 @@ pub fn on_start(app: tauri::AppHandle, studio: Studio) {
     });
 }
 
+/// The system ends the app (log-out, shut-down, `kill`, a closed terminal): the same clean-up as
+/// a confirmed quit, without a dialog nobody is there to answer.
+pub fn on_termination(app: tauri::AppHandle, studio: Studio) {
+    tauri::async_runtime::spawn(async move {
+        let signal = studio_app::signals::termination_requested().await;
+        tracing::warn!(
+            signal,
+            renders = studio.running_jobs(),
+            "the system asked the app to end: stopping renders and terminating pods first"
+        );
+        tauri::async_runtime::spawn(async {
+            loop {
+                let signal = studio_app::signals::termination_requested().await;
+                tracing::warn!(
+                    signal,
+                    "still terminating pods; the app ends once they are gone"
+                );
+            }
+        });
+        studio.shut_down().await;
+        quit(&app);
+    });
+}
+
 pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     let WindowEvent::CloseRequested { api, .. } = event else {
         return;
@@ -53,24 +77,16 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
             quit(&app);
             return;
         }
-        let text = format!(
-            "{}{}Quitting stops {} so nothing keeps billing.",
-            if renders > 0 {
-                "A render is still running. "
-            } else {
-                ""
-            },
-            if pods > 0 {
-                format!("{pods} pod(s) are still running and cost money by the second. ")
-            } else {
-                String::new()
-            },
-            if renders > 0 {
-                "the render and terminates its pods"
-            } else {
-                "and terminates them"
-            },
-        );
+        let text = if renders > 0 {
+            "A render is still running. Quitting stops it and terminates every pod this app \
+             started, so nothing keeps billing."
+                .to_string()
+        } else {
+            format!(
+                "{pods} pod(s) are still running and cost money by the second. Quitting \
+                 terminates them, so nothing keeps billing."
+            )
+        };
         let handle = app.clone();
         app.dialog()
             .message(text)

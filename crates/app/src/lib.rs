@@ -7,6 +7,7 @@ mod modes;
 pub mod plan;
 pub mod pods_view;
 pub mod pose_preview;
+pub mod signals;
 mod workflows;
 
 pub use demo::Demo;

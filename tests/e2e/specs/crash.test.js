@@ -1,5 +1,6 @@
 // The app is killed (SIGKILL) while the GPU is generating; the next start resumes the render
-// from the journal, finishes it, and no pod is left billing. (A kill while downloading needs a
+// from the journal, finishes it, and no pod is left billing. The system ending the app (SIGTERM,
+// as at log-out or shut-down) stops the render and terminates its pod before the process goes. (A kill while downloading needs a
 // slower download than the stand-in serves here; crates/jobs/tests/sigkill.rs covers it with a
 // real SIGKILL of a process running the same engine.)
 import { after, before, test } from "node:test";
@@ -23,7 +24,7 @@ before(async () => {
 
 after(() => standins?.stop());
 
-function killApp(dataDir) {
+function appPids(dataDir) {
   // Only the app instance of this test: it is the one started with this data folder.
   const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
     .toString()
@@ -37,7 +38,16 @@ function killApp(dataDir) {
       }
     });
   assert.ok(pids.length > 0, "the app process was found");
-  for (const pid of pids) process.kill(Number(pid), "SIGKILL");
+  return pids.map(Number);
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function renderUntil(host, stageLabel) {
@@ -57,7 +67,7 @@ async function renderUntil(host, stageLabel) {
     try {
       const before = (await standins.billing()).pods.length;
       const driver = await renderUntil(host, "Generating");
-      killApp(dataDir);
+      for (const pid of appPids(dataDir)) process.kill(pid, "SIGKILL");
       await driver.quit().catch(() => undefined);
       let billing = await standins.billing();
       assert.equal(billing.pods.length, before + 1, "the render made one pod");
@@ -77,3 +87,37 @@ async function renderUntil(host, stageLabel) {
     }
   });
 }
+
+test("the system ends the app while generating: the pod is terminated before the process exits", async () => {
+  const dataDir = tempDir("studio-e2e-sigterm-");
+  const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
+  try {
+    const driver = await renderUntil(host, "Generating");
+    let billing = await standins.billing();
+    assert.equal(billing.billing, 1, `the render's pod bills while generating: ${JSON.stringify(billing)}`);
+    const made = billing.pods.length;
+
+    const pids = appPids(dataDir);
+    for (const pid of pids) process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 300 && pids.some(alive); i++) await sleep(200);
+    assert.ok(!pids.some(alive), "the app exits within 60 s of SIGTERM");
+    // Read at once: the pod must already be gone when the process is, not later by a sweep.
+    billing = await standins.billing();
+    assert.equal(billing.billing, 0, `no pod bills once the app has exited: ${JSON.stringify(billing)}`);
+    await driver.quit().catch(() => undefined);
+
+    // The stopped render is not resumed on the next start: no new pod is made for it.
+    const again = await host.open();
+    try {
+      await again.findElement(byTest("nav-pods")).click();
+      await sleep(3000);
+      billing = await standins.billing();
+      assert.equal(billing.pods.length, made, "the next start made no pod");
+      assert.equal(billing.billing, 0, "and nothing bills");
+    } finally {
+      await again.quit();
+    }
+  } finally {
+    await host.stop();
+  }
+});

@@ -57,10 +57,13 @@ export function PodAdvanced({ draft, update }: Props) {
         </label>
       </div>
       <label className="field">
-        <span>Image start command (arms the in-pod safety timer)</span>
+        <span>
+          Image start command (arms the in-pod safety timer; only for images whose entrypoint runs
+          its arguments, which the default image's does not)
+        </span>
         <input
           value={draft.podStartCommand ?? ""}
-          placeholder="unknown: the pod is only guarded by the app"
+          placeholder="none: the pod is guarded by the app"
           onChange={(e) => update({ podStartCommand: e.target.value || null })}
           spellCheck={false}
         />
