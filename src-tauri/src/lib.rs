@@ -41,6 +41,7 @@ pub fn run() {
         .on_window_event(lifecycle::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            commands::assets::video_url,
             commands::media::probe_media,
             commands::media::check_pair,
             commands::settings::get_settings,

@@ -149,6 +149,8 @@ export const jobs = {
   gallery: () => call<GalleryEntry[]>("gallery_list"),
   deleteEntry: (id: string, deleteFiles: boolean) => call<void>("gallery_delete", { id, deleteFiles }),
   revealFile: (path: string) => call<void>("reveal_file", { path }),
+  /// `null`: the webview plays the `asset:` URL itself.
+  videoUrl: (path: string) => call<string | null>("video_url", { path }),
   pods: () => call<PodView[]>("pods_list"),
   orphans: () => call<PodView[]>("pods_orphans"),
   terminatePod: (podId: string) => call<void>("pods_terminate", { podId }),

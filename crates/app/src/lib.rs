@@ -3,6 +3,7 @@
 //! mode the user chose (RunPod, their own ComfyUI, or the built-in demo).
 
 mod demo;
+mod media_server;
 mod modes;
 pub mod plan;
 pub mod pods_view;
@@ -11,6 +12,7 @@ pub mod signals;
 mod workflows;
 
 pub use demo::Demo;
+pub use media_server::MediaServer;
 pub use plan::{RenderOptions, RenderPlan};
 pub use pods_view::PodRow;
 pub use pose_preview::{PoseModelsStatus, PreviewEvent, PreviewSink};
@@ -41,6 +43,7 @@ struct Inner {
     modes: Mutex<HashMap<bool, Arc<modes::ModeCtx>>>,
     running: Mutex<HashMap<String, CancellationToken>>,
     pose: pose_preview::PoseState,
+    videos: MediaServer,
 }
 
 impl std::fmt::Debug for Studio {
@@ -67,8 +70,19 @@ impl Studio {
                 modes: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
                 pose: pose_preview::PoseState::default(),
+                videos: MediaServer::default(),
             }),
         })
+    }
+
+    /// Videos in `dir` (an output folder) may be played in the window.
+    pub fn allow_video_dir(&self, dir: &Path) {
+        self.inner.videos.allow_dir(dir);
+    }
+
+    /// A URL the window's `<video>` can play on every platform's webview (see `media_server`).
+    pub async fn video_url(&self, video: &Path) -> Result<String> {
+        self.inner.videos.url_for(video).await
     }
 
     pub fn data_dir(&self) -> &Path {

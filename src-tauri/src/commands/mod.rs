@@ -1,7 +1,7 @@
 //! Tauri commands. Each forwards into `crates/`; errors reach the UI as `{code, message}`.
 
 pub mod app;
-mod assets;
+pub mod assets;
 pub mod gallery;
 pub mod media;
 pub mod pods;

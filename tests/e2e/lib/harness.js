@@ -115,6 +115,24 @@ export async function dropFiles(driver, paths) {
   });
 }
 
+/// Waits until the `<video>` with this test id has decoded its first frame, and returns its state.
+/// With `playing`, also until its clock runs (the result video plays by itself).
+export async function videoPlays(driver, id, { playing = false, ms = 20_000 } = {}) {
+  let state;
+  try {
+    await driver.wait(async () => {
+      state = await driver.executeScript(
+        `const v = document.querySelector('[data-testid="${id}"]');
+         return v && { src: v.currentSrc, error: v.error && v.error.code, ready: v.readyState, width: v.videoWidth, time: v.currentTime };`,
+      );
+      return state && !state.error && state.ready >= 2 && state.width > 0 && (!playing || state.time > 0);
+    }, ms);
+  } catch (e) {
+    throw new Error(`${id} does not play: ${JSON.stringify(state)} (${e.message})`);
+  }
+  return state;
+}
+
 export async function screenshot(driver, name) {
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(join(artifacts, `${name}.png`), await driver.takeScreenshot(), "base64");

@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { until } from "selenium-webdriver";
-import { byTest, dropFiles, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { byTest, dropFiles, makeMedia, screenshot, startDriver, tempDir, textOf, videoPlays } from "../lib/harness.js";
 
 const dataDir = tempDir("studio-e2e-demo-");
 const mediaDir = tempDir("studio-e2e-demo-media-");
@@ -38,7 +38,7 @@ test("demo mode renders with no key against the built-in stand-ins", async () =>
     await screenshot(driver, "demo-progress");
     const result = await driver.wait(until.elementLocated(byTest("render-result")), 120_000);
     await driver.wait(until.elementIsVisible(result), 5_000);
-    assert.match(await (await driver.findElement(byTest("result-video"))).getAttribute("src"), /SteadyDancer_\d+\.mp4$/);
+    assert.match((await videoPlays(driver, "result-video", { playing: true })).src, /SteadyDancer_\d+\.mp4$/);
     assert.match(await textOf(driver, "result-cost"), /Demo: nothing was billed/);
     await driver.findElement(byTest("nav-gallery")).click();
     await driver.wait(until.elementLocated(byTest("gallery-item")), 10_000);

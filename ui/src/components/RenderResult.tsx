@@ -1,6 +1,6 @@
-import { convertFileSrc } from "@tauri-apps/api/core";
 import { formatUsd, jobs, STAGE_LABELS } from "../jobs";
 import type { RenderState } from "../renderState";
+import { VideoPlayer } from "./VideoPlayer";
 
 interface Props {
   state: RenderState;
@@ -17,7 +17,7 @@ export function RenderResult({ state, onRenderAgain, onNew, demo = false }: Prop
       {ok ? (
         <>
           <h2>Your video is ready</h2>
-          <video className="result-video" src={convertFileSrc(video)} controls autoPlay loop data-testid="result-video" />
+          <VideoPlayer path={video} autoPlay testId="result-video" />
           <p className="muted" data-testid="result-cost">
             {demo ? `Demo: nothing was billed (on RunPod this would have cost ${formatUsd(state.costUsd)}).` : `Cost ${formatUsd(state.costUsd)}.`} Saved
             as <code>{video}</code>

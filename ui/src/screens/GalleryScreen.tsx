@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
-import { convertFileSrc } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { asStudioError, type StudioError } from "../api";
+import { VideoPlayer } from "../components/VideoPlayer";
 import { fileNameOf } from "../format";
 import { formatUsd, jobs, STAGE_LABELS, type GalleryEntry, type JobSpec } from "../jobs";
 
@@ -72,7 +72,7 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
           {e.missing ? (
             <div className="thumb missing">The video file was moved or deleted: {e.video}</div>
           ) : (
-            <video className="result-video" src={convertFileSrc(e.video)} controls data-testid="gallery-video" />
+            <VideoPlayer path={e.video} testId="gallery-video" />
           )}
           <dl className="facts">
             <dt>Photo</dt>

@@ -1,0 +1,134 @@
+//! The loopback server that lets Linux's webview play finished videos: byte ranges as a player
+//! asks for them, and nothing outside the allowed folders or without the run's token.
+#![allow(clippy::unwrap_used)]
+
+use studio_app::MediaServer;
+
+fn video_bytes() -> Vec<u8> {
+    (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
+    let out = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let bytes = video_bytes();
+    let video = out.path().join("renders").join("SteadyDancer_00001.mp4");
+    std::fs::create_dir_all(video.parent().unwrap()).unwrap();
+    std::fs::write(&video, &bytes).unwrap();
+    std::fs::write(elsewhere.path().join("secret.mp4"), b"not yours").unwrap();
+    std::fs::write(out.path().join("notes.txt"), b"text").unwrap();
+
+    let server = MediaServer::default();
+    let refused = server.url_for(&video).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        "media.not_playable_here",
+        "nothing is allowed yet"
+    );
+
+    server.allow_dir(out.path());
+    let url = server.url_for(&video).await.unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.ends_with("/SteadyDancer_00001.mp4"), "{url}");
+    assert_eq!(
+        server.url_for(&video).await.unwrap(),
+        url,
+        "one URL per file"
+    );
+
+    let http = reqwest::Client::new();
+    let whole = http.get(&url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "video/mp4");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.bytes().await.unwrap(), bytes);
+
+    let part = http
+        .get(&url)
+        .header("Range", "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], "bytes 1000-1999/200000");
+    assert_eq!(part.bytes().await.unwrap(), bytes[1000..2000]);
+
+    let tail = http
+        .get(&url)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 206);
+    assert_eq!(tail.bytes().await.unwrap(), bytes[bytes.len() - 10..]);
+
+    let open_ended = http
+        .get(&url)
+        .header("Range", "bytes=199990-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open_ended.bytes().await.unwrap(), bytes[199_990..]);
+
+    let beyond = http
+        .get(&url)
+        .header("Range", "bytes=200000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(beyond.headers()["content-range"], "bytes */200000");
+
+    let head = http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "200000");
+
+    // Guessing: another token, another index.
+    let (base, rest) = url.split_at("http://127.0.0.1:".len());
+    let port_end = rest.find('/').unwrap();
+    let wrong_token = format!("{base}{}/{}/0/x.mp4", &rest[..port_end], "0".repeat(32));
+    assert_eq!(http.get(&wrong_token).send().await.unwrap().status(), 404);
+    let wrong_index = url.replace("/0/SteadyDancer", "/7/SteadyDancer");
+    assert_eq!(http.get(&wrong_index).send().await.unwrap().status(), 404);
+
+    let outside = server
+        .url_for(&elsewhere.path().join("secret.mp4"))
+        .await
+        .unwrap_err();
+    assert_eq!(outside.code(), "media.not_playable_here");
+    let escape = out.path().join("..").join(
+        elsewhere
+            .path()
+            .strip_prefix(out.path().parent().unwrap())
+            .unwrap_or(elsewhere.path()),
+    );
+    let escape = server
+        .url_for(&escape.join("secret.mp4"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        escape.code(),
+        "media.not_playable_here",
+        "`..` does not leave the folder"
+    );
+    let text = server
+        .url_for(&out.path().join("notes.txt"))
+        .await
+        .unwrap_err();
+    assert_eq!(text.code(), "media.not_playable_here", "only videos");
+    let gone = server
+        .url_for(&out.path().join("gone.mp4"))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), "media.video_missing");
+    assert!(
+        gone.message().contains("moved or deleted"),
+        "{}",
+        gone.message()
+    );
+
+    // A file deleted after its URL was handed out is a 404, not a crash.
+    std::fs::remove_file(&video).unwrap();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 404);
+}
