@@ -133,6 +133,37 @@ export async function videoPlays(driver, id, { playing = false, ms = 20_000 } = 
   return state;
 }
 
+/// The app process started with this data folder (only this test's instance), by pid.
+export function appPids(dataDir) {
+  const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
+    .toString()
+    .split("\n")
+    .filter(Boolean)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("steadydancer");
+      } catch {
+        return false;
+      }
+    });
+  if (pids.length === 0) throw new Error(`no app process runs with STUDIO_DATA_DIR=${dataDir}`);
+  return pids.map(Number);
+}
+
+/// True once none of `pids` runs any more (within `ms`).
+export async function exited(pids, ms) {
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const end = Date.now() + ms; Date.now() < end && pids.some(alive); ) await sleep(200);
+  return !pids.some(alive);
+}
+
 export async function screenshot(driver, name) {
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(join(artifacts, `${name}.png`), await driver.takeScreenshot(), "base64");

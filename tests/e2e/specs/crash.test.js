@@ -5,10 +5,9 @@
 // real SIGKILL of a process running the same engine.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { until } from "selenium-webdriver";
-import { byTest, dropFiles, makeMedia, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { appPids, byTest, dropFiles, exited, makeMedia, startDriver, tempDir, textOf } from "../lib/harness.js";
 import { startStandins } from "../lib/standins.js";
 
 const KEY = "rpa_E2E_CRASH_KEY_5150";
@@ -23,32 +22,6 @@ before(async () => {
 });
 
 after(() => standins?.stop());
-
-function appPids(dataDir) {
-  // Only the app instance of this test: it is the one started with this data folder.
-  const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
-    .toString()
-    .split("\n")
-    .filter(Boolean)
-    .filter((pid) => {
-      try {
-        return execFileSync("cat", [`/proc/${pid}/comm`]).toString().trim().startsWith("steadydancer");
-      } catch {
-        return false;
-      }
-    });
-  assert.ok(pids.length > 0, "the app process was found");
-  return pids.map(Number);
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function renderUntil(host, stageLabel) {
   const driver = await host.open();
@@ -99,8 +72,7 @@ test("the system ends the app while generating: the pod is terminated before the
 
     const pids = appPids(dataDir);
     for (const pid of pids) process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 300 && pids.some(alive); i++) await sleep(200);
-    assert.ok(!pids.some(alive), "the app exits within 60 s of SIGTERM");
+    assert.ok(await exited(pids, 60_000), "the app exits within 60 s of SIGTERM");
     // Read at once: the pod must already be gone when the process is, not later by a sweep.
     billing = await standins.billing();
     assert.equal(billing.billing, 0, `no pod bills once the app has exited: ${JSON.stringify(billing)}`);

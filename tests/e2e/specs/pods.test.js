@@ -1,9 +1,10 @@
 // The Pods screen against the stand-in RunPod: start a warm pod, watch it get ready, see it
-// listed with its cost, terminate it, and the billing clock stops.
+// listed with its cost, terminate it, and the billing clock stops. A warm pod left running when
+// the system ends the app (SIGTERM) is terminated before the process exits.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { until } from "selenium-webdriver";
-import { byTest, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { appPids, byTest, exited, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
 import { startStandins } from "../lib/standins.js";
 
 const KEY = "rpa_E2E_PODS_KEY_7731";
@@ -21,16 +22,20 @@ after(async () => {
   standins?.stop();
 });
 
+async function startWarmPod(driver) {
+  await driver.findElement(byTest("nav-pods")).click();
+  await textOf(driver, "pods-empty");
+  await driver.findElement(byTest("pod-start")).click();
+  await textOf(driver, "pod-starting");
+  const row = await driver.wait(until.elementLocated(byTest("pod-row")), 60_000);
+  await driver.wait(until.elementIsVisible(row), 5_000);
+  await driver.wait(async () => (await driver.findElements(byTest("pod-starting"))).length === 0, 60_000, "the start finishes");
+}
+
 test("start a warm pod, see it billing, terminate it", async () => {
   const driver = await host.open();
   try {
-    await driver.findElement(byTest("nav-pods")).click();
-    await textOf(driver, "pods-empty");
-    await driver.findElement(byTest("pod-start")).click();
-    await textOf(driver, "pod-starting");
-    const row = await driver.wait(until.elementLocated(byTest("pod-row")), 60_000);
-    await driver.wait(until.elementIsVisible(row), 5_000);
-    await driver.wait(async () => (await driver.findElements(byTest("pod-starting"))).length === 0, 60_000, "the start finishes");
+    await startWarmPod(driver);
     assert.match(await textOf(driver, "pod-status"), /RUNNING/);
     assert.match(await textOf(driver, "pod-cost"), /\$\d/);
     let billing = await standins.billing();
@@ -43,5 +48,20 @@ test("start a warm pod, see it billing, terminate it", async () => {
     assert.equal(billing.billing, 0, `nothing bills after terminate: ${JSON.stringify(billing)}`);
   } finally {
     await driver.quit();
+  }
+});
+
+test("a warm pod is terminated when the system ends the app", async () => {
+  const driver = await host.open();
+  try {
+    await startWarmPod(driver);
+    assert.equal((await standins.billing()).billing, 1, "the warm pod bills");
+    const pids = appPids(dataDir);
+    for (const pid of pids) process.kill(pid, "SIGTERM");
+    assert.ok(await exited(pids, 60_000), "the app exits within 60 s of SIGTERM");
+    const billing = await standins.billing();
+    assert.equal(billing.billing, 0, `no pod bills once the app has exited: ${JSON.stringify(billing)}`);
+  } finally {
+    await driver.quit().catch(() => undefined);
   }
 });

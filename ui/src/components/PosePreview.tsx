@@ -185,6 +185,13 @@ export function PosePreview({ api }: { api: PosePreviewApi }) {
               {preview.error.message}
             </div>
           )}
+          {!frame && running && (
+            // Holds the stage's place so the first skeleton does not push the Render button away
+            // from under the pointer.
+            <div className="pose-stage pose-placeholder" data-testid="pose-placeholder">
+              The first skeleton appears here in a moment.
+            </div>
+          )}
           {frame && (
             <>
               <Stage frame={frame} mode={mode} />
