@@ -43,4 +43,13 @@ describe("App", () => {
     fireEvent.click(await screen.findByTestId("settings-save"));
     await waitFor(() => expect(screen.getByTestId("settings-error").textContent).toContain("at least one GPU"));
   });
+
+  it("shows the preferences after a short wait when the keychain does not answer (locked)", async () => {
+    fakeBackend({}, (cmd) => (cmd === "get_key_status" ? new Promise(() => undefined) : undefined));
+    render(<App />);
+    fireEvent.click(screen.getByTestId("nav-settings"));
+    expect(screen.getByTestId("settings-loading")).toBeTruthy();
+    expect(await screen.findByTestId("preferences-section", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByTestId("key-loading").textContent).toContain("unlock");
+  });
 });

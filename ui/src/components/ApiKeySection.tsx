@@ -1,15 +1,22 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, asStudioError, type KeyStatus, type StudioError } from "../api";
 
 /// The key is typed once and sent to the keychain; afterwards only its last four characters
 /// come back.
-export function ApiKeySection({ initial }: { initial: KeyStatus | StudioError }) {
-  const [status, setStatus] = useState<KeyStatus | null>("source" in initial ? initial : null);
+/// `initial` is `null` while a slow keychain (one waiting to be unlocked) has not answered yet.
+export function ApiKeySection({ initial }: { initial: KeyStatus | StudioError | null }) {
+  const [status, setStatus] = useState<KeyStatus | null>(null);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
-  const [error, setError] = useState<StudioError | null>("code" in initial ? initial : null);
+  const [error, setError] = useState<StudioError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!initial) return;
+    if ("source" in initial) setStatus(initial);
+    else setError(initial);
+  }, [initial]);
 
   async function run(action: () => Promise<KeyStatus>, done: string) {
     setBusy(true);
@@ -36,6 +43,11 @@ export function ApiKeySection({ initial }: { initial: KeyStatus | StudioError })
         Renders run on GPUs rented from RunPod with your own account. The key is kept in your
         system keychain, never in a file.
       </p>
+      {!initial && !status && !error && (
+        <p className="muted" data-testid="key-loading">
+          Reading the keychain… (your system may ask you to unlock it)
+        </p>
+      )}
       {hasKey && !editing && (
         <div className="key-row">
           <span className="key-mask" data-testid="key-mask">

@@ -3,34 +3,37 @@ import { api, asStudioError, type KeyStatus, type SettingsView, type StudioError
 import { ApiKeySection } from "../components/ApiKeySection";
 import { PreferencesSection } from "../components/PreferencesSection";
 
-interface Loaded {
-  key: KeyStatus | StudioError;
-  settings: SettingsView | StudioError;
-}
+/// How long the screen waits for the keychain before showing the rest without it.
+const KEYCHAIN_GRACE_MS = 2000;
 
 /// Both sections appear together: the keychain answers slower than the settings file, and a key
 /// row popping in above the preferences would move the radio buttons under the user's pointer.
+/// A keychain waiting to be unlocked does not hold the preferences back for longer than the grace.
 export function SettingsScreen() {
-  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [key, setKey] = useState<KeyStatus | StudioError | null>(null);
+  const [settings, setSettings] = useState<SettingsView | StudioError | null>(null);
+  const [graceOver, setGraceOver] = useState(false);
 
   useEffect(() => {
     let live = true;
     const settle = <T,>(p: Promise<T>) => p.catch((e: unknown) => asStudioError(e));
-    Promise.all([settle(api.getKeyStatus()), settle(api.getSettings())]).then(([key, settings]) => {
-      if (live) setLoaded({ key, settings });
-    });
+    settle(api.getKeyStatus()).then((k) => live && setKey(k));
+    settle(api.getSettings()).then((s) => live && setSettings(s));
+    const grace = setTimeout(() => live && setGraceOver(true), KEYCHAIN_GRACE_MS);
     return () => {
       live = false;
+      clearTimeout(grace);
     };
   }, []);
 
+  const show = settings !== null && (key !== null || graceOver);
   return (
     <section data-testid="screen-settings" className="screen">
       <h1>Settings</h1>
-      {loaded ? (
+      {show ? (
         <>
-          <ApiKeySection initial={loaded.key} />
-          <PreferencesSection initial={loaded.settings} />
+          <ApiKeySection initial={key} />
+          <PreferencesSection initial={settings} />
         </>
       ) : (
         <p className="muted" data-testid="settings-loading">
