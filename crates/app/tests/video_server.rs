@@ -8,6 +8,10 @@ fn video_bytes() -> Vec<u8> {
     (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+async fn ranged(http: &reqwest::Client, url: &str, range: &str) -> reqwest::Response {
+    http.get(url).header("Range", range).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
     let out = tempfile::tempdir().unwrap();
@@ -44,39 +48,19 @@ async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
     assert_eq!(whole.headers()["accept-ranges"], "bytes");
     assert_eq!(whole.bytes().await.unwrap(), bytes);
 
-    let part = http
-        .get(&url)
-        .header("Range", "bytes=1000-1999")
-        .send()
-        .await
-        .unwrap();
+    let part = ranged(&http, &url, "bytes=1000-1999").await;
     assert_eq!(part.status(), 206);
     assert_eq!(part.headers()["content-range"], "bytes 1000-1999/200000");
     assert_eq!(part.bytes().await.unwrap(), bytes[1000..2000]);
 
-    let tail = http
-        .get(&url)
-        .header("Range", "bytes=-10")
-        .send()
-        .await
-        .unwrap();
+    let tail = ranged(&http, &url, "bytes=-10").await;
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap(), bytes[bytes.len() - 10..]);
 
-    let open_ended = http
-        .get(&url)
-        .header("Range", "bytes=199990-")
-        .send()
-        .await
-        .unwrap();
+    let open_ended = ranged(&http, &url, "bytes=199990-").await;
     assert_eq!(open_ended.bytes().await.unwrap(), bytes[199_990..]);
 
-    let beyond = http
-        .get(&url)
-        .header("Range", "bytes=200000-")
-        .send()
-        .await
-        .unwrap();
+    let beyond = ranged(&http, &url, "bytes=200000-").await;
     assert_eq!(beyond.status(), 416);
     assert_eq!(beyond.headers()["content-range"], "bytes */200000");
 
