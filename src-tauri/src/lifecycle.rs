@@ -40,22 +40,7 @@ pub fn on_start(app: tauri::AppHandle, studio: Studio) {
 /// a confirmed quit, without a dialog nobody is there to answer.
 pub fn on_termination(app: tauri::AppHandle, studio: Studio) {
     tauri::async_runtime::spawn(async move {
-        let signal = studio_app::signals::termination_requested().await;
-        tracing::warn!(
-            signal,
-            renders = studio.running_jobs(),
-            "the system asked the app to end: stopping renders and terminating pods first"
-        );
-        tauri::async_runtime::spawn(async {
-            loop {
-                let signal = studio_app::signals::termination_requested().await;
-                tracing::warn!(
-                    signal,
-                    "still terminating pods; the app ends once they are gone"
-                );
-            }
-        });
-        studio.shut_down().await;
+        studio.shut_down_when_the_system_asks().await;
         quit(&app);
     });
 }

@@ -167,6 +167,27 @@ impl Studio {
         }
     }
 
+    /// Waits until the system asks the process to end (see `signals`), then runs `shut_down`.
+    /// Later requests are logged; they do not cut the clean-up short.
+    pub async fn shut_down_when_the_system_asks(&self) {
+        let signal = signals::termination_requested().await;
+        tracing::warn!(
+            signal,
+            renders = self.running_jobs(),
+            "the system asked the app to end: stopping renders and terminating pods first"
+        );
+        tokio::spawn(async {
+            loop {
+                let signal = signals::termination_requested().await;
+                tracing::warn!(
+                    signal,
+                    "still terminating pods; the app ends once they are gone"
+                );
+            }
+        });
+        self.shut_down().await;
+    }
+
     pub fn running_jobs(&self) -> usize {
         self.lock_running().len()
     }
