@@ -8,7 +8,6 @@ mod modes;
 pub mod plan;
 pub mod pods_view;
 pub mod pose_preview;
-pub mod signals;
 mod workflows;
 
 pub use demo::Demo;
@@ -170,7 +169,7 @@ impl Studio {
     /// Waits until the system asks the process to end (see `signals`), then runs `shut_down`.
     /// Later requests are logged; they do not cut the clean-up short.
     pub async fn shut_down_when_the_system_asks(&self) {
-        let signal = signals::termination_requested().await;
+        let signal = studio_core::signals::termination_requested().await;
         tracing::warn!(
             signal,
             renders = self.running_jobs(),
@@ -178,7 +177,7 @@ impl Studio {
         );
         tokio::spawn(async {
             loop {
-                let signal = signals::termination_requested().await;
+                let signal = studio_core::signals::termination_requested().await;
                 tracing::warn!(
                     signal,
                     "still terminating pods; the app ends once they are gone"

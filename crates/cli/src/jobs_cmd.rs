@@ -12,7 +12,6 @@ use studio_error::{Error, Result, codes};
 use studio_jobs::{JobEvent, JobRecord, JobSpec, RunPodSetup, Stage, no_events};
 use studio_pods::{LifecycleConfig, PodSpec};
 use studio_runpod::RunPodClient;
-use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -131,13 +130,7 @@ async fn recover(json: bool) -> ExitCode {
             Ok(e) => e,
             Err(e) => return fail(&e, json, EXIT_FAILED),
         };
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::cancel_on_termination(None);
     let settled = match engine.recover(cancel, no_events()).await {
         Ok(s) => s,
         Err(e) => return fail(&e, json, EXIT_FAILED),
@@ -203,14 +196,9 @@ pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
     if !yes && let Err(e) = confirm() {
         return fail(&e, json, EXIT_BAD_INPUT);
     }
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Cancelling: stopping the render and terminating the pod...");
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::cancel_on_termination(Some(
+        "Cancelling: stopping the render and terminating the pod...",
+    ));
     let bar = if json {
         ProgressBar::hidden()
     } else {

@@ -65,6 +65,22 @@ fn main() -> ExitCode {
     })
 }
 
+/// A token cancelled when the user presses Ctrl-C or the system ends the process (SIGTERM, a
+/// closed terminal's SIGHUP): the engine then terminates the pod before the command returns,
+/// instead of dying with it billing. `note` is printed first.
+fn cancel_on_termination(note: Option<&'static str>) -> tokio_util::sync::CancellationToken {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        studio_core::signals::termination_requested().await;
+        if let Some(note) = note {
+            eprintln!("{note}");
+        }
+        on_signal.cancel();
+    });
+    cancel
+}
+
 /// Logs go to the data directory's log file only, so stdout stays clean for `--json`.
 fn init_logging() -> Option<studio_core::logging::LogGuard> {
     let dir = studio_core::paths::data_dir().ok()?;

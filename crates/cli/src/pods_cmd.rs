@@ -14,7 +14,6 @@ use studio_pods::{
     Journal, LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter,
 };
 use studio_runpod::RunPodClient;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 #[derive(clap::Args, Debug)]
@@ -260,14 +259,7 @@ async fn start(workflow: Option<PathBuf>, gpus: Vec<String>, json: bool) -> Exit
             }
         }
     });
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("cancelling: the pod will be terminated");
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::cancel_on_termination(Some("cancelling: the pod will be terminated"));
     let result = m.start(&spec, &Reporter::new(tx), &cancel).await;
     let _ = printer.await;
     match result {

@@ -6,9 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use studio_comfy::{
-    CancellationToken, ComfyClient, ComfyEvent, Manifest, RenderEvent, RenderRequest,
-};
+use studio_comfy::{ComfyClient, ComfyEvent, Manifest, RenderEvent, RenderRequest};
 use studio_error::{Error, codes};
 
 #[derive(clap::Args)]
@@ -56,13 +54,7 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(p) => p,
         Err(e) => return output::fail(&e, json, EXIT_BAD_INPUT),
     };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::cancel_on_termination(None);
     let bar = if json {
         ProgressBar::hidden()
     } else {

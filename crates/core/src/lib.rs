@@ -8,3 +8,4 @@ pub mod logging;
 pub mod paths;
 pub mod secrets;
 pub mod settings;
+pub mod signals;

@@ -9,7 +9,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn each_ending_signal_is_heard_and_does_not_kill_the_process() {
     for (flag, name) in [("-TERM", "SIGTERM"), ("-HUP", "SIGHUP"), ("-INT", "SIGINT")] {
-        let mut heard = pin!(studio_app::signals::termination_requested());
+        let mut heard = pin!(studio_core::signals::termination_requested());
         // The first poll installs the handlers; nothing has been sent yet.
         let early = tokio::time::timeout(Duration::from_millis(50), heard.as_mut()).await;
         assert!(
