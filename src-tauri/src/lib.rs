@@ -15,6 +15,9 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    if std::env::args().any(|a| a == studio_app::guard::GUARD_ARG) {
+        return lifecycle::run_crash_guard(data_dir);
+    }
     let log_guard = studio_core::logging::init(&data_dir, true).ok();
     studio_media::init();
     let demo = std::env::args().any(|a| a == "--demo");
@@ -27,13 +30,20 @@ pub fn run() {
         }
     };
 
+    let crash_guard = lifecycle::start_crash_guard(&studio);
+
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
-            app.manage(state::AppState::new(data_dir, studio.clone(), log_guard));
+            app.manage(state::AppState::new(
+                data_dir,
+                studio.clone(),
+                log_guard,
+                crash_guard,
+            ));
             lifecycle::on_termination(app.handle().clone(), studio.clone());
             lifecycle::on_start(app.handle().clone(), studio);
             Ok(())

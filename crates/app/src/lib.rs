@@ -3,6 +3,7 @@
 //! mode the user chose (RunPod, their own ComfyUI, or the built-in demo).
 
 mod demo;
+pub mod guard;
 mod media_server;
 mod modes;
 pub mod plan;
@@ -210,14 +211,19 @@ impl Studio {
     }
 
     /// Settles every render a crash or a closed window left unfinished (resume or terminate).
+    /// One recovery at a time per data folder (the crash guard, the next start and `studio jobs
+    /// recover` may overlap); renders this process runs itself are left alone.
     pub async fn recover(&self, sink: EventSink) -> Result<Vec<Recovered>> {
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
         if mode.jobs.unfinished()?.is_empty() {
             return Ok(Vec::new());
         }
+        let _lock = recovery_lock(&self.inner.data_dir).await?;
+        let running: std::collections::HashSet<String> =
+            self.lock_running().keys().cloned().collect();
         mode.engine(&settings)?
-            .recover(CancellationToken::new(), sink)
+            .recover_except(CancellationToken::new(), sink, &running)
             .await
     }
 
@@ -235,4 +241,22 @@ impl Studio {
     fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Held (an OS file lock, released when the process ends in any way) while renders are recovered.
+async fn recovery_lock(data_dir: &Path) -> Result<std::fs::File> {
+    let path = data_dir.join("recovery.lock");
+    let shown = path.clone();
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| Error::internal(format!("The recovery lock task stopped: {e}")))?
+    .map_err(|e| Error::io(&format!("lock {}", shown.display()), e))
 }

@@ -133,6 +133,48 @@ impl Studio {
         Ok(count)
     }
 
+    /// Names of the pods this data folder's journal still counts as live (no network).
+    pub async fn live_pod_names(&self) -> Result<HashSet<String>> {
+        let settings = self.settings()?;
+        if self.is_demo(&settings) {
+            return Ok(HashSet::new());
+        }
+        let mode = self.mode(&settings).await?;
+        let rows = mode
+            .pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unsettled()?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
+    /// Terminates those of `names` that are still live (warm pods a crashed app left). Pods
+    /// made after `names` was taken (a new session's) and other installs' pods are left alone.
+    pub async fn terminate_left_behind(&self, names: &HashSet<String>) -> Result<usize> {
+        if names.is_empty() {
+            return Ok(0);
+        }
+        let settings = self.settings()?;
+        let manager = self.pod_manager(&settings).await?;
+        // Settles the journal against RunPod: a create in flight at the crash gets its id.
+        manager.list().await?;
+        let mut count = 0;
+        let mut first_error = None;
+        for row in manager.unsettled()? {
+            let Some(id) = row.pod_id.filter(|_| names.contains(&row.name)) else {
+                continue;
+            };
+            match manager.terminate(&id, &Reporter::default()).await {
+                Ok(_) => count += 1,
+                Err(e) => {
+                    tracing::error!(pod = %id, "terminating a pod left behind: {}", e.chain());
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(count), Err)
+    }
+
     /// Terminates pods of ours that no running render owns, and says what each cost.
     #[tracing::instrument(skip(self))]
     pub async fn sweep(&self) -> Result<Vec<studio_pods::SweptPod>> {

@@ -10,6 +10,7 @@ use crate::journal::now_ms;
 use crate::record::JobRecord;
 use crate::stage::Stage;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 use studio_error::{Error, Result, codes};
 use tokio_util::sync::CancellationToken;
@@ -38,8 +39,21 @@ impl Engine {
         cancel: CancellationToken,
         events: EventSink,
     ) -> Result<Vec<Recovered>> {
+        self.recover_except(cancel, events, &HashSet::new()).await
+    }
+
+    /// As `recover`, leaving alone the jobs in `running` (this process runs them right now).
+    pub async fn recover_except(
+        &self,
+        cancel: CancellationToken,
+        events: EventSink,
+        running: &HashSet<String>,
+    ) -> Result<Vec<Recovered>> {
         let mut out = Vec::new();
         for rec in self.journal.unfinished()? {
+            if running.contains(&rec.id) {
+                continue;
+            }
             let from = rec.stage;
             let id = rec.id.clone();
             let settled = self.settle(rec, cancel.clone(), events.clone()).await;

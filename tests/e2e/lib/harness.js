@@ -133,20 +133,22 @@ export async function videoPlays(driver, id, { playing = false, ms = 20_000 } = 
   return state;
 }
 
-/// The app process started with this data folder (only this test's instance), by pid.
-export function appPids(dataDir) {
+/// The app process started with this data folder (only this test's instance), by pid; with
+/// `guard`, its crash guard (the same program started with --crash-guard) instead.
+export function appPids(dataDir, { guard = false } = {}) {
   const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
     .toString()
     .split("\n")
     .filter(Boolean)
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("steadydancer");
+        if (!readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("steadydancer")) return false;
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("--crash-guard") === guard;
       } catch {
         return false;
       }
     });
-  if (pids.length === 0) throw new Error(`no app process runs with STUDIO_DATA_DIR=${dataDir}`);
+  if (pids.length === 0) throw new Error(`no ${guard ? "crash guard" : "app"} process runs with STUDIO_DATA_DIR=${dataDir}`);
   return pids.map(Number);
 }
 

@@ -1,10 +1,15 @@
-// The app is killed (SIGKILL) while the GPU is generating; the next start resumes the render
-// from the journal, finishes it, and no pod is left billing. The system ending the app (SIGTERM,
-// as at log-out or shut-down) stops the render and terminates its pod before the process goes. (A kill while downloading needs a
+// The app is killed (SIGKILL) while the GPU is generating. Its crash guard (a windowless copy
+// of the app that outlives it) finishes the render and terminates the pod at once, with no
+// restart. If the guard dies too (as when the computer loses power), the next start resumes the
+// render from the journal, finishes it, and no pod is left billing. The system ending the app
+// (SIGTERM, as at log-out or shut-down) stops the render and terminates its pod before the
+// process goes. (A kill while downloading needs a
 // slower download than the stand-in serves here; crates/jobs/tests/sigkill.rs covers it with a
 // real SIGKILL of a process running the same engine.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { until } from "selenium-webdriver";
 import { appPids, byTest, dropFiles, exited, makeMedia, startDriver, tempDir, textOf } from "../lib/harness.js";
@@ -34,13 +39,13 @@ async function renderUntil(host, stageLabel) {
 }
 
 {
-  test("killed while generating: the next start finishes the render and nothing bills", async () => {
+  test("killed with its crash guard while generating: the next start finishes the render and nothing bills", async () => {
     const dataDir = tempDir("studio-e2e-crash-");
     const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
     try {
       const before = (await standins.billing()).pods.length;
       const driver = await renderUntil(host, "Generating");
-      for (const pid of appPids(dataDir)) process.kill(pid, "SIGKILL");
+      for (const pid of [...appPids(dataDir, { guard: true }), ...appPids(dataDir)]) process.kill(pid, "SIGKILL");
       await driver.quit().catch(() => undefined);
       let billing = await standins.billing();
       assert.equal(billing.pods.length, before + 1, "the render made one pod");
@@ -60,6 +65,35 @@ async function renderUntil(host, stageLabel) {
     }
   });
 }
+
+test("killed while generating: the crash guard finishes the render and terminates the pod, no restart needed", async () => {
+  const dataDir = tempDir("studio-e2e-guard-");
+  const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
+  try {
+    const made = (await standins.billing()).pods.length + 1;
+    const driver = await renderUntil(host, "Generating");
+    const guard = appPids(dataDir, { guard: true });
+    for (const pid of appPids(dataDir)) process.kill(pid, "SIGKILL");
+    await driver.quit().catch(() => undefined);
+
+    assert.ok(await exited(guard, 120_000), "the guard finishes and exits");
+    const billing = await standins.billing();
+    assert.equal(billing.pods.length, made, "no new pod was made");
+    assert.equal(billing.billing, 0, `no pod bills: ${JSON.stringify(billing)}`);
+    const outputs = readdirSync(join(dataDir, "renders")).filter((f) => /^SteadyDancer_\d+\.mp4$/.test(f));
+    assert.equal(outputs.length, 1, `the guard downloaded the result: ${outputs}`);
+
+    const again = await host.open();
+    try {
+      await again.findElement(byTest("nav-gallery")).click();
+      await again.wait(until.elementLocated(byTest("gallery-item")), 30_000, "the finished render is in the gallery");
+    } finally {
+      await again.quit();
+    }
+  } finally {
+    await host.stop();
+  }
+});
 
 test("the system ends the app while generating: the pod is terminated before the process exits", async () => {
   const dataDir = tempDir("studio-e2e-sigterm-");

@@ -1,6 +1,7 @@
 // The Pods screen against the stand-in RunPod: start a warm pod, watch it get ready, see it
 // listed with its cost, terminate it, and the billing clock stops. A warm pod left running when
-// the system ends the app (SIGTERM) is terminated before the process exits.
+// the system ends the app (SIGTERM) is terminated before the process exits; when the app is
+// killed outright (SIGKILL), its crash guard terminates it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { until } from "selenium-webdriver";
@@ -63,5 +64,23 @@ test("a warm pod is terminated when the system ends the app", async () => {
     assert.equal(billing.billing, 0, `no pod bills once the app has exited: ${JSON.stringify(billing)}`);
   } finally {
     await driver.quit().catch(() => undefined);
+  }
+});
+
+test("a warm pod left by a killed app is terminated by its crash guard", async () => {
+  const guardDir = tempDir("studio-e2e-pods-guard-");
+  const guarded = await startDriver({ ...standins.env, STUDIO_DATA_DIR: guardDir, RUNPOD_API_KEY: KEY });
+  try {
+    const driver = await guarded.open();
+    await startWarmPod(driver);
+    assert.equal((await standins.billing()).billing, 1, "the warm pod bills");
+    const guard = appPids(guardDir, { guard: true });
+    for (const pid of appPids(guardDir)) process.kill(pid, "SIGKILL");
+    await driver.quit().catch(() => undefined);
+    assert.ok(await exited(guard, 60_000), "the guard settles and exits");
+    const billing = await standins.billing();
+    assert.equal(billing.billing, 0, `no pod bills: ${JSON.stringify(billing)}`);
+  } finally {
+    await guarded.stop();
   }
 });

@@ -1,0 +1,118 @@
+//! The crash guard: a second, windowless copy of the app, started with it, that outlives it.
+//!
+//! The app holds the write end of the guard's stdin for its whole life and never writes to it.
+//! However the app ends (quit, crash, SIGKILL, out of memory), the operating system closes that
+//! pipe and the guard reads end-of-file. It then does what the next start would do, at once
+//! instead of whenever the user opens the app again: it resumes renders whose pod still runs
+//! (follows them, downloads the result, terminates the pod) and terminates every other pod this
+//! app started and never terminated. After a clean quit there is nothing left and it exits at
+//! once. The default pod image cannot arm the in-pod timer (crates/pods/DEADMAN.md), so without
+//! the guard a crash would leave the pod billing until the app is opened again.
+//!
+//! What it cannot cover: the whole computer going away (power loss, sleep, no network). The next
+//! start's recovery and the orphan sweep remain for that.
+
+use crate::Studio;
+use std::io::Read;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use studio_error::{Error, Result};
+
+/// The argument that makes the app binary run as the guard.
+pub const GUARD_ARG: &str = "--crash-guard";
+
+/// The app's end of the pipe. It is never written; the process ending closes it.
+#[derive(Debug)]
+pub struct Lifeline {
+    _stdin: ChildStdin,
+    child: Child,
+}
+
+impl Lifeline {
+    pub fn guard_pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Starts `exe GUARD_ARG extra_args...` in its own process group (Ctrl-C or a closed terminal
+/// reaching the app must not reach the guard), with the app's environment.
+pub fn spawn(exe: &std::path::Path, extra_args: &[&str]) -> Result<Lifeline> {
+    let mut cmd = Command::new(exe);
+    cmd.arg(GUARD_ARG)
+        .args(extra_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        cmd.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(
+            "app.guard_unavailable",
+            "The crash guard could not start, so a crash would leave a GPU running until the app \
+             is opened again.",
+        )
+        .with_source(e)
+    })?;
+    let stdin = child.stdin.take().ok_or_else(|| {
+        Error::internal("the crash guard started without its lifeline".to_string())
+    })?;
+    tracing::info!(pid = child.id(), "crash guard started");
+    Ok(Lifeline {
+        _stdin: stdin,
+        child,
+    })
+}
+
+/// The guard's whole life: wait for the app to end, then settle what it left running.
+#[tracing::instrument(skip(studio))]
+pub async fn run(studio: Studio) {
+    let waited = tokio::task::spawn_blocking(|| {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        // Anything written is ignored; only end-of-file (the app is gone) matters.
+        while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
+    })
+    .await;
+    if waited.is_err() {
+        tracing::error!("crash guard: the wait for the app failed");
+    }
+    settle(&studio).await;
+}
+
+/// What the guard does once the app is gone (also used by tests).
+pub async fn settle(studio: &Studio) {
+    // Taken first: pods a new session starts while renders are being recovered are not ours.
+    let left = match studio.live_pod_names().await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::error!("crash guard: reading the pods journal: {}", e.chain());
+            Default::default()
+        }
+    };
+    match studio.recover(studio_jobs::no_events()).await {
+        Ok(settled) if !settled.is_empty() => {
+            tracing::warn!(
+                count = settled.len(),
+                "crash guard: the app ended with renders running; they were finished or settled"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!("crash guard: recovering renders: {}", e.chain()),
+    }
+    match studio.terminate_left_behind(&left).await {
+        Ok(0) => tracing::info!("crash guard: nothing was left running"),
+        Ok(n) => tracing::warn!(
+            count = n,
+            "crash guard: terminated pods the app left running"
+        ),
+        Err(e) => tracing::error!("crash guard: terminating pods: {}", e.chain()),
+    }
+}
