@@ -80,8 +80,14 @@ export async function startDriver(env) {
       return driver;
     },
     async stop() {
+      // WebKitWebDriver ends a session by killing the app (SIGKILL) a moment after `quit`
+      // returns. Stopping the driver before that would leave the app running, holding this
+      // suite's output open; so wait for it, and make sure of it afterwards.
+      const dataDir = env.STUDIO_DATA_DIR;
+      if (dataDir) await exited(findAppPids(dataDir), 5_000);
       proc.kill("SIGTERM");
       await sleep(300);
+      if (dataDir) for (const pid of findAppPids(dataDir)) process.kill(pid, "SIGKILL");
     },
   };
 }
@@ -133,10 +139,10 @@ export async function videoPlays(driver, id, { playing = false, ms = 20_000 } = 
   return state;
 }
 
-/// The app process started with this data folder (only this test's instance), by pid; with
-/// `guard`, its crash guard (the same program started with --crash-guard) instead.
-export function appPids(dataDir, { guard = false } = {}) {
-  const pids = execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
+/// The app processes started with this data folder (only this test's instances), by pid; with
+/// `guard`, their crash guards (the same program started with --crash-guard) instead.
+export function findAppPids(dataDir, { guard = false } = {}) {
+  return execFileSync("sh", ["-c", `grep -l "STUDIO_DATA_DIR=${dataDir}" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true`])
     .toString()
     .split("\n")
     .filter(Boolean)
@@ -147,9 +153,15 @@ export function appPids(dataDir, { guard = false } = {}) {
       } catch {
         return false;
       }
-    });
-  if (pids.length === 0) throw new Error(`no ${guard ? "crash guard" : "app"} process runs with STUDIO_DATA_DIR=${dataDir}`);
-  return pids.map(Number);
+    })
+    .map(Number);
+}
+
+/// As `findAppPids`, for a process that must be running.
+export function appPids(dataDir, options = {}) {
+  const pids = findAppPids(dataDir, options);
+  if (pids.length === 0) throw new Error(`no ${options.guard ? "crash guard" : "app"} process runs with STUDIO_DATA_DIR=${dataDir}`);
+  return pids;
 }
 
 /// True once none of `pids` runs any more (within `ms`).

@@ -3,9 +3,8 @@
 // restart. If the guard dies too (as when the computer loses power), the next start resumes the
 // render from the journal, finishes it, and no pod is left billing. The system ending the app
 // (SIGTERM, as at log-out or shut-down) stops the render and terminates its pod before the
-// process goes. (A kill while downloading needs a
-// slower download than the stand-in serves here; crates/jobs/tests/sigkill.rs covers it with a
-// real SIGKILL of a process running the same engine.)
+// process goes. (A kill while downloading needs a slower download than the stand-in serves here;
+// crates/jobs/tests/sigkill.rs covers it with a real SIGKILL of a process running the same engine.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -38,38 +37,44 @@ async function renderUntil(host, stageLabel) {
   return driver;
 }
 
-{
-  test("killed with its crash guard while generating: the next start finishes the render and nothing bills", async () => {
-    const dataDir = tempDir("studio-e2e-crash-");
-    const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
-    try {
-      const before = (await standins.billing()).pods.length;
-      const driver = await renderUntil(host, "Generating");
-      for (const pid of [...appPids(dataDir, { guard: true }), ...appPids(dataDir)]) process.kill(pid, "SIGKILL");
-      await driver.quit().catch(() => undefined);
-      let billing = await standins.billing();
-      assert.equal(billing.pods.length, before + 1, "the render made one pod");
-
-      const again = await host.open();
-      try {
-        await again.findElement(byTest("nav-gallery")).click();
-        await again.wait(until.elementLocated(byTest("gallery-item")), 120_000, "the resumed render reaches the gallery");
-        for (let i = 0; i < 50 && (await standins.billing()).billing > 0; i++) await sleep(200);
-        billing = await standins.billing();
-        assert.equal(billing.billing, 0, `no pod is left billing: ${JSON.stringify(billing)}`);
-      } finally {
-        await again.quit();
-      }
-    } finally {
-      await host.stop();
-    }
-  });
-}
-
-test("killed while generating: the crash guard finishes the render and terminates the pod, no restart needed", async () => {
-  const dataDir = tempDir("studio-e2e-guard-");
+/// A fresh data folder and app for one test; `body(host, dataDir)`.
+async function withApp(prefix, body) {
+  const dataDir = tempDir(prefix);
   const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
   try {
+    await body(host, dataDir);
+  } finally {
+    await host.stop();
+  }
+}
+
+/// Opens the app again and waits for a finished render in the gallery.
+async function galleryShowsIt(host, ms) {
+  const again = await host.open();
+  try {
+    await again.findElement(byTest("nav-gallery")).click();
+    await again.wait(until.elementLocated(byTest("gallery-item")), ms, "the render reaches the gallery");
+  } finally {
+    await again.quit();
+  }
+}
+
+test("killed with its crash guard while generating: the next start finishes the render and nothing bills", () =>
+  withApp("studio-e2e-crash-", async (host, dataDir) => {
+    const before = (await standins.billing()).pods.length;
+    const driver = await renderUntil(host, "Generating");
+    for (const pid of [...appPids(dataDir, { guard: true }), ...appPids(dataDir)]) process.kill(pid, "SIGKILL");
+    await driver.quit().catch(() => undefined);
+    assert.equal((await standins.billing()).pods.length, before + 1, "the render made one pod");
+
+    await galleryShowsIt(host, 120_000);
+    for (let i = 0; i < 50 && (await standins.billing()).billing > 0; i++) await sleep(200);
+    const billing = await standins.billing();
+    assert.equal(billing.billing, 0, `no pod is left billing: ${JSON.stringify(billing)}`);
+  }));
+
+test("killed while generating: the crash guard finishes the render and terminates the pod, no restart needed", () =>
+  withApp("studio-e2e-guard-", async (host, dataDir) => {
     const made = (await standins.billing()).pods.length + 1;
     const driver = await renderUntil(host, "Generating");
     const guard = appPids(dataDir, { guard: true });
@@ -82,23 +87,11 @@ test("killed while generating: the crash guard finishes the render and terminate
     assert.equal(billing.billing, 0, `no pod bills: ${JSON.stringify(billing)}`);
     const outputs = readdirSync(join(dataDir, "renders")).filter((f) => /^SteadyDancer_\d+\.mp4$/.test(f));
     assert.equal(outputs.length, 1, `the guard downloaded the result: ${outputs}`);
+    await galleryShowsIt(host, 30_000);
+  }));
 
-    const again = await host.open();
-    try {
-      await again.findElement(byTest("nav-gallery")).click();
-      await again.wait(until.elementLocated(byTest("gallery-item")), 30_000, "the finished render is in the gallery");
-    } finally {
-      await again.quit();
-    }
-  } finally {
-    await host.stop();
-  }
-});
-
-test("the system ends the app while generating: the pod is terminated before the process exits", async () => {
-  const dataDir = tempDir("studio-e2e-sigterm-");
-  const host = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dataDir, RUNPOD_API_KEY: KEY });
-  try {
+test("the system ends the app while generating: the pod is terminated before the process exits", () =>
+  withApp("studio-e2e-sigterm-", async (host, dataDir) => {
     const driver = await renderUntil(host, "Generating");
     let billing = await standins.billing();
     assert.equal(billing.billing, 1, `the render's pod bills while generating: ${JSON.stringify(billing)}`);
@@ -123,7 +116,4 @@ test("the system ends the app while generating: the pod is terminated before the
     } finally {
       await again.quit();
     }
-  } finally {
-    await host.stop();
-  }
-});
+  }));
