@@ -87,13 +87,13 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     tauri::async_runtime::spawn(async move {
         let studio = app.state::<crate::state::AppState>().studio.clone();
         let renders = studio.running_jobs();
-        let pods = studio.pods().await.map(|p| p.len()).unwrap_or(0);
+        let pods = studio.live_pod_names().map(|p| p.len()).unwrap_or(0);
         if renders == 0 && pods == 0 {
             quit(&app);
             return;
         }
         let text = if renders > 0 {
-            "A render is still running. Quitting stops it and terminates every pod this app \
+            "A render is still running. Quitting stops it and terminates the pods this app \
              started, so nothing keeps billing."
                 .to_string()
         } else {

@@ -90,7 +90,7 @@ pub async fn run(studio: Studio) {
 /// What the guard does once the app is gone (also used by tests).
 pub async fn settle(studio: &Studio) {
     // Taken first: pods a new session starts while renders are being recovered are not ours.
-    let left = match studio.live_pod_names().await {
+    let left = match studio.live_pod_names() {
         Ok(names) => names,
         Err(e) => {
             tracing::error!("crash guard: reading the pods journal: {}", e.chain());

@@ -153,7 +153,7 @@ impl Studio {
     }
 
     /// Before the app quits: cancels renders (each tears its pod down), waits up to a minute
-    /// for them, then terminates whatever pod of ours is left.
+    /// for them, then terminates the pods this install started that are still live.
     pub async fn shut_down(&self) {
         self.cancel_all();
         for _ in 0..120 {
@@ -162,7 +162,13 @@ impl Studio {
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
-        if let Err(e) = self.terminate_all().await {
+        // Only pods this install started: another computer's renders on the same account are
+        // not ours to stop, and with nothing live no network is needed to quit.
+        let left = self.live_pod_names().unwrap_or_else(|e| {
+            tracing::error!("reading the pods journal at exit: {}", e.chain());
+            Default::default()
+        });
+        if let Err(e) = self.terminate_left_behind(&left).await {
             tracing::error!("terminating pods at exit: {}", e.chain());
         }
     }

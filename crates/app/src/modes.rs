@@ -62,7 +62,7 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
     })
 }
 
-fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
+pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
     let mut modes = studio.inner.modes.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(ctx) = modes.get(&demo) {
         return Ok(ctx.clone());

@@ -133,14 +133,11 @@ impl Studio {
         Ok(count)
     }
 
-    /// Names of the pods this data folder's journal still counts as live (no network).
-    pub async fn live_pod_names(&self) -> Result<HashSet<String>> {
-        let settings = self.settings()?;
-        if self.is_demo(&settings) {
-            return Ok(HashSet::new());
-        }
-        let mode = self.mode(&settings).await?;
-        let rows = mode
+    /// Names of the RunPod pods this data folder started and has not seen terminated, from the
+    /// journal alone: no keychain, no network, so closing the window never waits on either.
+    pub fn live_pod_names(&self) -> Result<HashSet<String>> {
+        let ctx = crate::modes::context(self, false)?;
+        let rows = ctx
             .pods
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -1,6 +1,7 @@
 //! The crash guard's clean-up against the stand-in RunPod: pods the crashed session left (one
 //! fully recorded, one whose create was in flight) are terminated; a pod a new session started
-//! after the guard looked is not, until the guard's own settle finds it left behind too.
+//! after the guard looked is not, until the guard's own settle finds it left behind too. Quitting
+//! never touches a pod another install (another computer) runs on the same account.
 //! Addresses come from the environment, which is process-wide, so the test re-runs itself in a
 //! child process that has them (the stand-in stays in the parent).
 #![allow(clippy::unwrap_used)]
@@ -19,9 +20,10 @@ async fn left_behind_pods_are_terminated_and_a_new_sessions_are_not() {
             "sds-guard-left",
             "sds-guard-inflight",
             "sds-guard-newsession",
+            "sds-other-computer",
         ];
         let ids: Vec<String> = names.iter().map(|n| standin.inject_pod(n, GPU)).collect();
-        assert_eq!(standin.pods_billing(), 3);
+        assert_eq!(standin.pods_billing(), 4, "{:?}", standin.billing());
         let pairs: Vec<String> = names
             .iter()
             .zip(&ids)
@@ -41,12 +43,12 @@ async fn left_behind_pods_are_terminated_and_a_new_sessions_are_not() {
             .await
             .unwrap();
         assert!(status.success(), "the test in the child process failed");
-        let billing = standin.billing();
-        for entry in &billing {
-            assert!(
-                !entry.billing,
-                "{} still bills after the guard settled",
-                entry.name
+        for entry in standin.billing() {
+            let other = entry.name == "sds-other-computer";
+            assert_eq!(
+                entry.billing, other,
+                "{}: billing {}",
+                entry.name, entry.billing
             );
         }
         return;
@@ -68,7 +70,7 @@ async fn left_behind_pods_are_terminated_and_a_new_sessions_are_not() {
     journal.record_intent(&inflight.0, GPU, 1.64).unwrap();
 
     let studio = Studio::new(data.path().to_path_buf(), false).unwrap();
-    let seen = studio.live_pod_names().await.unwrap();
+    let seen = studio.live_pod_names().unwrap();
     assert_eq!(seen.len(), 2, "{seen:?}");
 
     // A new session starts a pod while the guard is still busy.
@@ -100,4 +102,6 @@ async fn left_behind_pods_are_terminated_and_a_new_sessions_are_not() {
     // Had the new session died too, its guard would find the pod left behind.
     studio_app::guard::settle(&studio).await;
     assert!(journal.unsettled().unwrap().is_empty());
+    // Quitting with nothing of ours live leaves the other computer's pod alone.
+    studio.shut_down().await;
 }
