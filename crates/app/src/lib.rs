@@ -218,18 +218,26 @@ impl Studio {
 
     /// Settles every render a crash or a closed window left unfinished (resume or terminate).
     /// One recovery at a time per data folder (the crash guard, the next start and `studio jobs
-    /// recover` may overlap); renders this process runs itself are left alone.
+    /// recover` may overlap). What to settle is listed before waiting for the others, without
+    /// the renders this process runs itself: a render started meanwhile is never taken over.
     pub async fn recover(&self, sink: EventSink) -> Result<Vec<Recovered>> {
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
-        if mode.jobs.unfinished()?.is_empty() {
+        let running: std::collections::HashSet<String> =
+            self.lock_running().keys().cloned().collect();
+        let todo: std::collections::HashSet<String> = mode
+            .jobs
+            .unfinished()?
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| !running.contains(id))
+            .collect();
+        if todo.is_empty() {
             return Ok(Vec::new());
         }
         let _lock = recovery_lock(&self.inner.data_dir).await?;
-        let running: std::collections::HashSet<String> =
-            self.lock_running().keys().cloned().collect();
         mode.engine(&settings)?
-            .recover_except(CancellationToken::new(), sink, &running)
+            .recover_only(CancellationToken::new(), sink, Some(&todo))
             .await
     }
 

@@ -39,19 +39,21 @@ impl Engine {
         cancel: CancellationToken,
         events: EventSink,
     ) -> Result<Vec<Recovered>> {
-        self.recover_except(cancel, events, &HashSet::new()).await
+        self.recover_only(cancel, events, None).await
     }
 
-    /// As `recover`, leaving alone the jobs in `running` (this process runs them right now).
-    pub async fn recover_except(
+    /// As `recover`, limited to the jobs in `only` when given: a recoverer that waited for
+    /// another one lists what to settle before waiting, so jobs started since (by a process
+    /// that runs them right now) are never taken over.
+    pub async fn recover_only(
         &self,
         cancel: CancellationToken,
         events: EventSink,
-        running: &HashSet<String>,
+        only: Option<&HashSet<String>>,
     ) -> Result<Vec<Recovered>> {
         let mut out = Vec::new();
         for rec in self.journal.unfinished()? {
-            if running.contains(&rec.id) {
+            if only.is_some_and(|ids| !ids.contains(&rec.id)) {
                 continue;
             }
             let from = rec.stage;

@@ -161,3 +161,28 @@ async fn a_crash_while_tearing_down_after_success_ends_done_in_the_gallery() {
     assert_eq!(engine.journal().gallery_list().unwrap()[0].id, id);
     assert_eq!(rig.runpod.pods_billing(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recoverer_settles_only_the_jobs_it_listed_before_waiting() {
+    let rig = rig(4, Duration::from_millis(10)).await;
+    let listed = crash(&rig, Stage::WaitingForComfy, false).await;
+    // A job that appeared while the recoverer waited for another (a new session's render).
+    let later = crash(&rig, Stage::WaitingForComfy, false).await;
+    let engine = rig.engine();
+    let only: std::collections::HashSet<String> = [listed.clone()].into();
+    let settled = engine
+        .recover_only(CancellationToken::new(), no_events(), Some(&only))
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 1, "{settled:?}");
+    assert_eq!(settled[0].job_id, listed);
+    assert_eq!(
+        engine.journal().get(&listed).unwrap().stage,
+        Stage::Interrupted
+    );
+    assert_eq!(
+        engine.journal().get(&later).unwrap().stage,
+        Stage::WaitingForComfy,
+        "the later job is left to the process that runs it"
+    );
+}
