@@ -51,6 +51,7 @@ pub fn run() {
         .on_window_event(lifecycle::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            commands::app::startup_report,
             commands::assets::video_url,
             commands::media::probe_media,
             commands::media::check_pair,

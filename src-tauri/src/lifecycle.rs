@@ -8,19 +8,16 @@ use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 static QUIT_CONFIRMED: AtomicBool = AtomicBool::new(false);
 
-/// Renders a crash left unfinished are resumed or settled; then the UI hears about orphans.
+/// Renders a crash left unfinished are resumed or settled (the window asks for the outcome with
+/// `startup_report`); then the UI hears about orphans.
 pub fn on_start(app: tauri::AppHandle, studio: Studio) {
     tauri::async_runtime::spawn(async move {
-        match studio.recover(studio_jobs::no_events()).await {
-            Ok(settled) if !settled.is_empty() => {
-                tracing::info!(
-                    count = settled.len(),
-                    "unfinished renders settled at start-up"
-                );
-                let _ = app.emit("jobs-recovered", settled.len());
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("recovery at start-up: {}", e.chain()),
+        let settled = studio.startup_report().await;
+        if !settled.is_empty() {
+            tracing::info!(
+                count = settled.len(),
+                "renders a crash interrupted were settled"
+            );
         }
         let auto = studio.settings().map(|s| s.auto_sweep).unwrap_or(false);
         if auto {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api } from "./api";
 import type { JobSpec } from "./jobs";
 import { OrphanBanner } from "./components/OrphanBanner";
+import { RecoveredBanner } from "./components/RecoveredBanner";
 import { CreateScreen } from "./screens/CreateScreen";
 import { GalleryScreen } from "./screens/GalleryScreen";
 import { PodsScreen } from "./screens/PodsScreen";
@@ -50,6 +51,7 @@ export function App() {
         )}
       </nav>
       <main className="content">
+        <RecoveredBanner onShowGallery={() => setScreen("gallery")} />
         <OrphanBanner onShowPods={() => setScreen("pods")} />
         {/* Create stays mounted so a running render keeps its progress while you look elsewhere. */}
         <div hidden={screen !== "create"}>

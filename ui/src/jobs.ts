@@ -20,6 +20,16 @@ export type Stage =
   | "cancelled"
   | "interrupted";
 
+/// How start-up (or the crash guard of a session that died) settled a render a crash interrupted.
+export interface Recovered {
+  jobId: string;
+  from: Stage;
+  /// Equal to `from` when it could not be settled yet (RunPod did not answer).
+  to: Stage;
+  costUsd: number;
+  error: { code: string; message: string } | null;
+}
+
 export const STAGE_LABELS: Record<Stage, string> = {
   queued: "Queued",
   checkingInputs: "Checking your files",
@@ -149,6 +159,7 @@ export const jobs = {
   gallery: () => call<GalleryEntry[]>("gallery_list"),
   deleteEntry: (id: string, deleteFiles: boolean) => call<void>("gallery_delete", { id, deleteFiles }),
   revealFile: (path: string) => call<void>("reveal_file", { path }),
+  startupReport: () => call<Recovered[]>("startup_report"),
   /// `null`: the webview plays the `asset:` URL itself.
   videoUrl: (path: string) => call<string | null>("video_url", { path }),
   pods: () => call<PodView[]>("pods_list"),

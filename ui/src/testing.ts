@@ -76,6 +76,7 @@ export function fakeBackend(files: Record<string, ProbedFile | { code: string; m
       case "app_info":
         return { version: "0.1.0", dataDir: "/data", demo: false };
       case "gallery_list":
+      case "startup_report":
       case "pods_list":
       case "pods_orphans":
         return [];

@@ -97,7 +97,7 @@ pub async fn settle(studio: &Studio) {
             Default::default()
         }
     };
-    match studio.recover(studio_jobs::no_events()).await {
+    match studio.recover_keeping(studio_jobs::no_events(), true).await {
         Ok(settled) if !settled.is_empty() => {
             tracing::warn!(
                 count = settled.len(),

@@ -9,6 +9,7 @@ mod modes;
 pub mod plan;
 pub mod pods_view;
 pub mod pose_preview;
+mod startup;
 mod workflows;
 
 pub use demo::Demo;
@@ -44,6 +45,7 @@ struct Inner {
     running: Mutex<HashMap<String, CancellationToken>>,
     pose: pose_preview::PoseState,
     videos: MediaServer,
+    startup: tokio::sync::OnceCell<Vec<Recovered>>,
 }
 
 impl std::fmt::Debug for Studio {
@@ -71,6 +73,7 @@ impl Studio {
                 running: Mutex::new(HashMap::new()),
                 pose: pose_preview::PoseState::default(),
                 videos: MediaServer::default(),
+                startup: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -221,6 +224,15 @@ impl Studio {
     /// recover` may overlap). What to settle is listed before waiting for the others, without
     /// the renders this process runs itself: a render started meanwhile is never taken over.
     pub async fn recover(&self, sink: EventSink) -> Result<Vec<Recovered>> {
+        self.recover_keeping(sink, false).await
+    }
+
+    /// `keep`: the outcome is also written down for the next start's notice (see `startup`).
+    pub(crate) async fn recover_keeping(
+        &self,
+        sink: EventSink,
+        keep: bool,
+    ) -> Result<Vec<Recovered>> {
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
         let running: std::collections::HashSet<String> =
@@ -235,10 +247,15 @@ impl Studio {
         if todo.is_empty() {
             return Ok(Vec::new());
         }
-        let _lock = recovery_lock(&self.inner.data_dir).await?;
-        mode.engine(&settings)?
+        let _lock = startup::recovery_lock(&self.inner.data_dir).await?;
+        let settled = mode
+            .engine(&settings)?
             .recover_only(CancellationToken::new(), sink, Some(&todo))
-            .await
+            .await?;
+        if keep {
+            startup::keep_for_next_start(&self.inner.data_dir, &settled);
+        }
+        Ok(settled)
     }
 
     /// Checks a RunPod key against RunPod before it is stored.
@@ -255,22 +272,4 @@ impl Studio {
     fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Held (an OS file lock, released when the process ends in any way) while renders are recovered.
-async fn recovery_lock(data_dir: &Path) -> Result<std::fs::File> {
-    let path = data_dir.join("recovery.lock");
-    let shown = path.clone();
-    tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        file.lock()?;
-        Ok::<_, std::io::Error>(file)
-    })
-    .await
-    .map_err(|e| Error::internal(format!("The recovery lock task stopped: {e}")))?
-    .map_err(|e| Error::io(&format!("lock {}", shown.display()), e))
 }

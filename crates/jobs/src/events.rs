@@ -1,7 +1,7 @@
 //! What a running job tells the GUI (through a Tauri Channel) and the CLI (progress bars).
 
 use crate::stage::Stage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub enum Direction {
 }
 
 /// `{code, message}` of the error that ended a job, as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     pub code: String,
     pub message: String,

@@ -9,7 +9,7 @@ use crate::events::{ErrorInfo, EventSink, JobEvent};
 use crate::journal::now_ms;
 use crate::record::JobRecord;
 use crate::stage::Stage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
 use studio_error::{Error, Result, codes};
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub const INTERRUPTED: &str = "jobs.interrupted";
 
 /// How one unfinished job was settled.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recovered {
     pub job_id: String,

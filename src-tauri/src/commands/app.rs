@@ -19,3 +19,11 @@ pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
         demo: state.studio.is_demo(&settings),
     }
 }
+
+/// Renders a crash interrupted and how each was settled; waits for start-up recovery to end.
+#[tauri::command]
+pub async fn startup_report(
+    state: tauri::State<'_, AppState>,
+) -> studio_error::Result<Vec<studio_jobs::Recovered>> {
+    Ok(state.studio.startup_report().await)
+}

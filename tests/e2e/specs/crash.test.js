@@ -11,7 +11,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { until } from "selenium-webdriver";
-import { appPids, byTest, dropFiles, exited, makeMedia, startDriver, tempDir, textOf } from "../lib/harness.js";
+import { appPids, byTest, dropFiles, exited, makeMedia, screenshot, startDriver, tempDir, textOf } from "../lib/harness.js";
 import { startStandins } from "../lib/standins.js";
 
 const KEY = "rpa_E2E_CRASH_KEY_5150";
@@ -48,12 +48,14 @@ async function withApp(prefix, body) {
   }
 }
 
-/// Opens the app again and waits for a finished render in the gallery.
+/// Opens the app again: it says the interrupted render was finished, and the gallery has it.
 async function galleryShowsIt(host, ms) {
   const again = await host.open();
   try {
-    await again.findElement(byTest("nav-gallery")).click();
-    await again.wait(until.elementLocated(byTest("gallery-item")), ms, "the render reaches the gallery");
+    assert.match(await textOf(again, "recovered-banner", ms), /ended unexpectedly.*finished in the background/);
+    await screenshot(again, "recovered-banner");
+    await again.findElement(byTest("recovered-gallery")).click();
+    await again.wait(until.elementLocated(byTest("gallery-item")), 10_000, "the render is in the gallery");
   } finally {
     await again.quit();
   }
