@@ -16,7 +16,7 @@ pub fn run() {
         }
     };
     if std::env::args().any(|a| a == studio_app::guard::GUARD_ARG) {
-        return lifecycle::run_crash_guard(data_dir);
+        return studio_app::guard::main(data_dir);
     }
     let log_guard = studio_core::logging::init(&data_dir, true).ok();
     studio_media::init();
@@ -30,7 +30,7 @@ pub fn run() {
         }
     };
 
-    let crash_guard = lifecycle::start_crash_guard(&studio);
+    let crash_guard = studio_app::guard::start_for(&studio);
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())

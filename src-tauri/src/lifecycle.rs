@@ -42,36 +42,6 @@ pub fn on_termination(app: tauri::AppHandle, studio: Studio) {
     });
 }
 
-/// The crash guard (see `studio_app::guard`); none in forced demo mode, which bills nothing.
-pub fn start_crash_guard(studio: &Studio) -> Option<studio_app::guard::Lifeline> {
-    if studio.demo_forced() {
-        return None;
-    }
-    let exe = std::env::current_exe()
-        .inspect_err(|e| tracing::error!("crash guard: where is this program? {e}"))
-        .ok()?;
-    studio_app::guard::spawn(&exe, &[])
-        .inspect_err(|e| tracing::error!("{}", e.chain()))
-        .ok()
-}
-
-/// This process is the crash guard: no window, only the wait and the clean-up.
-pub fn run_crash_guard(data_dir: std::path::PathBuf) {
-    let _log = studio_core::logging::init(&data_dir, false).ok();
-    studio_media::init();
-    let studio = match Studio::new(data_dir, false) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("crash guard cannot start: {}", e.chain());
-            return;
-        }
-    };
-    match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(studio_app::guard::run(studio)),
-        Err(e) => tracing::error!("crash guard cannot start: {e}"),
-    }
-}
-
 pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     let WindowEvent::CloseRequested { api, .. } = event else {
         return;

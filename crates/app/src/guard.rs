@@ -71,6 +71,38 @@ pub fn spawn(exe: &std::path::Path, extra_args: &[&str]) -> Result<Lifeline> {
     })
 }
 
+/// Starts the guard for this app (the running program, with `GUARD_ARG`); none in forced demo
+/// mode, which bills nothing. A guard that cannot start is logged, and the app runs without.
+pub fn start_for(studio: &Studio) -> Option<Lifeline> {
+    if studio.demo_forced() {
+        return None;
+    }
+    let exe = std::env::current_exe()
+        .inspect_err(|e| tracing::error!("crash guard: where is this program? {e}"))
+        .ok()?;
+    spawn(&exe, &[])
+        .inspect_err(|e| tracing::error!("{}", e.chain()))
+        .ok()
+}
+
+/// The guard process from start to end, for a program started with `GUARD_ARG`: no window,
+/// its own log lines in the data folder's log, the wait, the clean-up.
+pub fn main(data_dir: std::path::PathBuf) {
+    let _log = studio_core::logging::init(&data_dir, false).ok();
+    studio_media::init();
+    let studio = match Studio::new(data_dir, false) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("crash guard cannot start: {}", e.chain());
+            return;
+        }
+    };
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(run(studio)),
+        Err(e) => tracing::error!("crash guard cannot start: {e}"),
+    }
+}
+
 /// The guard's whole life: wait for the app to end, then settle what it left running.
 #[tracing::instrument(skip(studio))]
 pub async fn run(studio: Studio) {
