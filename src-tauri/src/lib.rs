@@ -5,6 +5,7 @@ mod commands;
 mod lifecycle;
 mod state;
 
+use std::time::Duration;
 use tauri::Manager;
 
 pub fn run() {
@@ -19,6 +20,18 @@ pub fn run() {
         return studio_app::guard::main(data_dir);
     }
     let log_guard = studio_core::logging::init(&data_dir, true).ok();
+    let _instance = match studio_app::instance::acquire(&data_dir, Duration::from_secs(3)) {
+        Ok(lock) => Some(lock),
+        Err(e) if e.is(studio_app::instance::ALREADY_RUNNING) => {
+            tracing::warn!("{}", e.message());
+            lifecycle::tell_already_running(e.message());
+            return;
+        }
+        Err(e) => {
+            tracing::warn!("instance lock: {}", e.chain());
+            None
+        }
+    };
     studio_media::init();
     let demo = std::env::args().any(|a| a == "--demo");
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), demo, "starting");

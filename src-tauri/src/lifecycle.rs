@@ -42,6 +42,16 @@ pub fn on_termination(app: tauri::AppHandle, studio: Studio) {
     });
 }
 
+/// A second copy of the app was started: say so, then it ends (the first keeps its window).
+pub fn tell_already_running(message: &str) {
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Info)
+        .set_title("SteadyDancer Studio")
+        .set_description(message)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+}
+
 pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     let WindowEvent::CloseRequested { api, .. } = event else {
         return;

@@ -4,6 +4,7 @@
 
 mod demo;
 pub mod guard;
+pub mod instance;
 mod media_server;
 mod modes;
 pub mod plan;
