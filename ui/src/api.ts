@@ -42,6 +42,8 @@ export interface ProbedFile {
 }
 
 export interface Settings {
+  /** An image of the user's own instead of the pinned environment (advanced, unchecked). */
+  ownImage: boolean;
   podImage: string;
   gpuIds: string[];
   outputDir: string | null;
@@ -51,6 +53,7 @@ export interface Settings {
   podDiskGb: number;
   podEnv: Record<string, string>;
   networkVolumeId: string | null;
+  networkVolumeDataCenter: string | null;
   podStartCommand: string | null;
   podMaxLifetimeHours: number;
   budgetUsd: number | null;

@@ -77,6 +77,12 @@ export interface Estimate {
   generationSecs: number;
   totalSecs: number;
   costUsd: number;
+  /** Model bytes the new pod downloads, and the time and money that takes (already in the totals). */
+  downloadBytes?: number;
+  downloadSecs?: number;
+  downloadUsd?: number;
+  /** With a model volume: each later render, once the volume holds the models. */
+  laterCostUsd?: number | null;
 }
 
 export interface StageTime {

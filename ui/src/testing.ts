@@ -23,15 +23,17 @@ export function facts(overrides: Partial<MediaFacts>): MediaFacts {
 }
 
 export const defaultSettings: Settings = {
-  podImage: "ghcr.io/mensajerokaos/hearmeman-extended:latest",
+  ownImage: false,
+  podImage: "",
   gpuIds: ["NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-80GB"],
   outputDir: null,
   comfyUrl: null,
   demoMode: false,
   podCloud: "SECURE",
   podDiskGb: 20,
-  podEnv: { ENABLE_STEADYDANCER: "true" },
+  podEnv: {},
   networkVolumeId: null,
+  networkVolumeDataCenter: null,
   podStartCommand: null,
   podMaxLifetimeHours: 4,
   budgetUsd: 5,

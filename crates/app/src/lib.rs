@@ -19,7 +19,7 @@ pub use plan::{RenderOptions, RenderPlan};
 pub use pods_view::PodRow;
 pub use pose_preview::{PoseModelsStatus, PreviewEvent, PreviewSink};
 pub use studio_pose::{DownloadProgress, PreviewSummary};
-pub use workflows::default_manifest;
+pub use workflows::{default_lock, default_manifest};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -11,8 +11,8 @@ use studio_core::settings::Settings;
 use studio_error::{Result, Sensitive};
 use studio_jobs::RunPodPods;
 use studio_jobs::{ComfyConnector, Engine, EngineConfig, Journal};
-use studio_pods::{LifecycleConfig, PodSpec};
-use studio_runpod::{Cloud, RunPodClient};
+use studio_pods::{EnvLock, LifecycleConfig, PodSpec};
+use studio_runpod::RunPodClient;
 
 /// Journals and folders of one world, opened once.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub(crate) struct Mode {
     pub(crate) ctx: Arc<ModeCtx>,
     pub endpoints: Endpoints,
     pub(crate) key: Option<Sensitive<String>>,
+    /// The pod's software for the default workflow.
+    pub lock: EnvLock,
 }
 
 impl std::ops::Deref for Mode {
@@ -41,6 +43,7 @@ impl std::ops::Deref for Mode {
 pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode> {
     let demo = studio.is_demo(settings);
     let ctx = context(studio, demo)?;
+    let lock = crate::workflows::default_lock(&studio.inner.data_dir)?;
     if demo {
         let d = studio
             .inner
@@ -52,6 +55,7 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
             ctx,
             endpoints: d.endpoints()?,
             key: Some(d.key()),
+            lock,
         });
     }
     Ok(Mode {
@@ -59,6 +63,7 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
         ctx,
         endpoints: studio.inner.endpoints.clone(),
         key: studio_core::secrets::load_api_key()?,
+        lock,
     })
 }
 
@@ -84,23 +89,9 @@ pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
     Ok(ctx)
 }
 
-/// The pod RunPod is asked for, from Settings.
-pub(crate) fn pod_spec(settings: &Settings) -> PodSpec {
-    PodSpec {
-        image: settings.pod_image.clone(),
-        gpu_candidates: settings.gpu_ids.clone(),
-        cloud: if settings.pod_cloud == "COMMUNITY" {
-            Cloud::Community
-        } else {
-            Cloud::Secure
-        },
-        disk_gb: settings.pod_disk_gb,
-        env: settings.pod_env.clone(),
-        network_volume_id: settings.network_volume_id.clone(),
-        start_command: settings.pod_start_command.clone(),
-        max_lifetime: Duration::from_secs_f64(settings.pod_max_lifetime_hours * 3600.0),
-        ..PodSpec::default()
-    }
+/// The pod RunPod is asked for (one home for the rule: `PodSpec::from_settings`).
+pub(crate) fn pod_spec(settings: &Settings, lock: &EnvLock) -> PodSpec {
+    PodSpec::from_settings(settings, lock)
 }
 
 impl Mode {
@@ -109,6 +100,11 @@ impl Mode {
             .clone()
             .map(|key| RunPodClient::new(self.endpoints.runpod_api_url.clone(), key))
             .transpose()
+    }
+
+    /// The environment pods must run, checked before upload: none for the user's own image.
+    pub(crate) fn pinned(&self, settings: &Settings) -> Option<EnvLock> {
+        (!settings.own_image).then(|| self.lock.clone())
     }
 
     pub(crate) fn lifecycle(&self) -> LifecycleConfig {
@@ -125,7 +121,7 @@ impl Mode {
                 client,
                 self.pods.clone(),
                 self.lifecycle(),
-                pod_spec(settings),
+                pod_spec(settings, &self.lock),
                 ClientConfig::default(),
             )
         }))

@@ -86,7 +86,8 @@ impl Studio {
         Ok(PodManager::new(
             client,
             mode.pods.clone(),
-            ComfyProbe::new(manifest, ClientConfig::default()),
+            ComfyProbe::new(manifest, ClientConfig::default())
+                .with_environment(mode.pinned(settings)),
             mode.lifecycle(),
         ))
     }
@@ -216,6 +217,7 @@ impl Studio {
     ) -> Result<PodRow> {
         let settings = self.settings()?;
         let manager = self.pod_manager(&settings).await?;
+        let lock = crate::workflows::default_lock(self.data_dir())?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let forward = tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
@@ -224,7 +226,7 @@ impl Studio {
         });
         let ready = manager
             .start(
-                &crate::modes::pod_spec(&settings),
+                &crate::modes::pod_spec(&settings, &lock),
                 &Reporter::new(tx),
                 &cancel,
             )

@@ -7,6 +7,7 @@ use studio_error::{Error, Result};
 
 const MANIFEST: &str = include_str!("../../../workflows/steadydancer.toml");
 const WORKFLOW: &str = include_str!("../../../workflows/steadydancer.json");
+const LOCK: &str = studio_pods::lock::BUNDLED;
 
 pub fn default_manifest(data_dir: &Path) -> Result<PathBuf> {
     if let Some(found) = studio_comfy::locate_workflow("steadydancer.toml") {
@@ -17,6 +18,7 @@ pub fn default_manifest(data_dir: &Path) -> Result<PathBuf> {
     for (name, text) in [
         ("steadydancer.toml", MANIFEST),
         ("steadydancer.json", WORKFLOW),
+        ("steadydancer.lock.toml", LOCK),
     ] {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
@@ -29,4 +31,9 @@ pub fn default_manifest(data_dir: &Path) -> Result<PathBuf> {
         }
     }
     Ok(dir.join("steadydancer.toml"))
+}
+
+/// The pod's software for the default workflow: the lock beside its manifest.
+pub fn default_lock(data_dir: &Path) -> Result<studio_pods::EnvLock> {
+    studio_pods::EnvLock::for_manifest(&default_manifest(data_dir)?)
 }

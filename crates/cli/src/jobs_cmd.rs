@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use studio_core::config::Endpoints;
 use studio_error::{Error, Result, codes};
 use studio_jobs::{JobEvent, JobRecord, JobSpec, RunPodSetup, Stage, no_events};
-use studio_pods::{LifecycleConfig, PodSpec};
+use studio_pods::{EnvLock, LifecycleConfig, PodSpec};
 use studio_runpod::RunPodClient;
 
 #[derive(clap::Args, Debug)]
@@ -48,20 +48,22 @@ pub fn runpod_setup() -> Result<Option<RunPodSetup>> {
         return Ok(None);
     };
     let endpoints = Endpoints::from_env()?;
-    let mut spec = PodSpec::default();
-    if let Ok(data) = studio_core::paths::data_dir()
-        && let Ok(settings) = studio_core::settings::Settings::load(&data)
-    {
-        spec.image = settings.pod_image;
-        if !settings.gpu_ids.is_empty() {
-            spec.gpu_candidates = settings.gpu_ids;
-        }
-    }
+    let spec = cli_pod_spec()?;
     Ok(Some(RunPodSetup {
         client: RunPodClient::new(endpoints.runpod_api_url.clone(), key)?,
         lifecycle: LifecycleConfig::new(endpoints.pod_url_template.clone()),
         spec,
     }))
+}
+
+/// The pod the app would ask for: Settings (defaults when unreadable) and the default
+/// workflow's lock.
+pub fn cli_pod_spec() -> Result<PodSpec> {
+    let settings = studio_core::paths::data_dir()
+        .and_then(|d| studio_core::settings::Settings::load(&d))
+        .unwrap_or_default();
+    let lock = EnvLock::for_manifest(&crate::pods_cmd::default_manifest())?;
+    Ok(PodSpec::from_settings(&settings, &lock))
 }
 
 fn list(json: bool) -> ExitCode {

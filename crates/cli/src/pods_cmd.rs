@@ -7,14 +7,12 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use studio_comfy::{ComfyClient, Manifest};
+use studio_comfy::{ClientConfig, Manifest};
 use studio_core::config::Endpoints;
 use studio_error::{Error, Result};
-use studio_pods::{
-    Journal, LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter,
-};
+use studio_jobs::ComfyProbe;
+use studio_pods::{EnvLock, Journal, LifecycleConfig, PodEvent, PodManager, Reporter};
 use studio_runpod::RunPodClient;
-use url::Url;
 
 #[derive(clap::Args, Debug)]
 pub struct GpusArgs {
@@ -60,49 +58,8 @@ enum PodsCommand {
     },
 }
 
-/// Readiness through the ComfyUI client: `/system_stats`, then the manifest's nodes and models.
-#[derive(Debug)]
-struct ComfyProbe {
-    manifest: Option<Manifest>,
-}
-
-impl ReadinessProbe for ComfyProbe {
-    async fn comfy_answering(&self, base: &Url) -> Result<bool> {
-        Ok(ComfyClient::new(base.as_str())?
-            .system_stats()
-            .await
-            .is_ok())
-    }
-
-    async fn requirements_present(&self, base: &Url) -> Result<Vec<String>> {
-        let Some(manifest) = &self.manifest else {
-            return Ok(Vec::new());
-        };
-        let r = ComfyClient::new(base.as_str())?.readiness(manifest).await?;
-        Ok(r.missing_nodes
-            .into_iter()
-            .chain(r.missing_models.into_iter().map(|m| m.file))
-            .collect())
-    }
-}
-
-fn default_manifest() -> PathBuf {
-    std::env::var_os("STUDIO_WORKFLOWS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("workflows"))
-        .join("steadydancer.toml")
-}
-
-fn client(endpoints: &Endpoints) -> Result<RunPodClient> {
-    let key = studio_core::secrets::load_api_key()?.ok_or_else(|| {
-        Error::new(
-            "runpod.no_key",
-            "No RunPod API key. Set RUNPOD_API_KEY or save a key in the app's Settings.",
-        )
-    })?;
-    RunPodClient::new(endpoints.runpod_api_url.clone(), key)
-}
-
+/// Readiness as the app checks it: ComfyUI answering, the manifest's nodes and models, and the
+/// pinned environment when the pod runs it.
 fn manager(manifest: Option<Manifest>) -> Result<PodManager<ComfyProbe>> {
     let endpoints = Endpoints::from_env()?;
     let data = studio_core::paths::data_dir()?;
@@ -111,7 +68,12 @@ fn manager(manifest: Option<Manifest>) -> Result<PodManager<ComfyProbe>> {
     Ok(PodManager::new(
         client(&endpoints)?,
         Arc::new(Mutex::new(journal)),
-        ComfyProbe { manifest },
+        ComfyProbe::new(manifest, ClientConfig::default()).with_environment(
+            crate::jobs_cmd::cli_pod_spec()?
+                .bootstrap
+                .then(|| EnvLock::for_manifest(&default_manifest()))
+                .transpose()?,
+        ),
         LifecycleConfig::new(endpoints.pod_url_template.clone()),
     ))
 }
@@ -234,13 +196,11 @@ async fn start(workflow: Option<PathBuf>, gpus: Vec<String>, json: bool) -> Exit
         Ok(m) => m,
         Err(e) => return fail(&e, json, EXIT_FAILED),
     };
-    let mut spec = PodSpec::default();
-    if let Ok(data) = studio_core::paths::data_dir()
-        && let Ok(settings) = studio_core::settings::Settings::load(&data)
-    {
-        spec.image = settings.pod_image;
-        spec.gpu_candidates = settings.gpu_ids;
-    }
+    let spec = match crate::jobs_cmd::cli_pod_spec() {
+        Ok(spec) => spec,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
+    let mut spec = spec;
     if !gpus.is_empty() {
         spec.gpu_candidates = gpus;
     }

@@ -7,21 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use studio_error::{Error, Result};
 
-pub const DEFAULT_IMAGE: &str = "ghcr.io/mensajerokaos/hearmeman-extended:latest";
-/// The environment the SteadyDancer image reads at start (which models to fetch, memory mode).
-pub const DEFAULT_POD_ENV: [(&str, &str); 10] = [
-    ("ENABLE_STEADYDANCER", "true"),
-    ("STEADYDANCER_VARIANT", "fp16"),
-    ("ENABLE_WAN22_DISTILL", "true"),
-    ("GPU_MEMORY_MODE", "auto"),
-    ("COMFYUI_ARGS", "--lowvram"),
-    ("ENABLE_VIBEVOICE", "false"),
-    ("ENABLE_XTTS", "false"),
-    ("ENABLE_CHATTERBOX", "false"),
-    ("ENABLE_ILLUSTRIOUS", "false"),
-    ("ENABLE_ZIMAGE", "false"),
-];
-
 pub const DEFAULT_GPUS: [&str; 5] = [
     "NVIDIA A100 80GB PCIe",
     "NVIDIA A100-SXM4-80GB",
@@ -33,7 +18,10 @@ pub const DEFAULT_GPUS: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
-    /// Container image of the pod.
+    /// Run an image of the user's own instead of the pinned environment (advanced, unchecked:
+    /// the app cannot know what such an image installs).
+    pub own_image: bool,
+    /// That image, when `own_image` is set.
     pub pod_image: String,
     /// GPU types to try, in order, until one has capacity.
     pub gpu_ids: Vec<String>,
@@ -49,7 +37,10 @@ pub struct Settings {
     pub pod_env: BTreeMap<String, String>,
     /// A RunPod network volume that keeps the models between pods.
     pub network_volume_id: Option<String>,
-    /// The image's own start command; when known, the pod also carries a dead-man timer.
+    /// The volume's data centre: pods must start there to mount it.
+    pub network_volume_data_center: Option<String>,
+    /// With an image of the user's own: its start command; when known, the pod also carries a
+    /// dead-man timer (the pinned environment always does).
     pub pod_start_command: Option<String>,
     /// The longest a pod may live, enforced inside the pod when the start command is known.
     pub pod_max_lifetime_hours: f64,
@@ -62,18 +53,17 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            pod_image: DEFAULT_IMAGE.to_string(),
+            own_image: false,
+            pod_image: String::new(),
             gpu_ids: DEFAULT_GPUS.iter().map(|s| s.to_string()).collect(),
             output_dir: None,
             comfy_url: None,
             demo_mode: false,
             pod_cloud: "SECURE".to_string(),
             pod_disk_gb: 20,
-            pod_env: DEFAULT_POD_ENV
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            pod_env: BTreeMap::new(),
             network_volume_id: None,
+            network_volume_data_center: None,
             pod_start_command: None,
             pod_max_lifetime_hours: 4.0,
             budget_usd: Some(5.0),
@@ -86,10 +76,12 @@ impl Settings {
     /// Trims what the user typed and refuses values that would fail later, with the fix.
     pub fn validated(mut self) -> Result<Self> {
         self.pod_image = self.pod_image.trim().to_string();
-        if self.pod_image.is_empty() || self.pod_image.contains(char::is_whitespace) {
+        if self.own_image
+            && (self.pod_image.is_empty() || self.pod_image.contains(char::is_whitespace))
+        {
             return Err(Error::new(
                 "settings.bad_image",
-                "The pod image must be a container image name such as ghcr.io/owner/image:tag. Restore the default if unsure.",
+                "Your own pod image must be a container image name such as ghcr.io/owner/image:tag. Choose the pinned environment if unsure.",
             ));
         }
         self.gpu_ids = self
@@ -130,6 +122,7 @@ impl Settings {
             ));
         }
         self.network_volume_id = trimmed(self.network_volume_id);
+        self.network_volume_data_center = trimmed(self.network_volume_data_center);
         self.pod_start_command = trimmed(self.pod_start_command);
         if !(self.pod_max_lifetime_hours > 0.0 && self.pod_max_lifetime_hours <= 72.0) {
             return Err(Error::new(
@@ -213,12 +206,11 @@ mod tests {
     #[test]
     fn defaults_follow_the_plan() {
         let s = Settings::default();
-        assert_eq!(s.pod_image, DEFAULT_IMAGE);
+        assert!(!s.own_image, "the pinned environment by default");
         assert_eq!(s.gpu_ids[0], "NVIDIA A100 80GB PCIe");
         assert_eq!(s.gpu_ids[1], "NVIDIA A100-SXM4-80GB");
         assert!(s.gpu_ids[2].starts_with("NVIDIA H100"));
-        assert_eq!(s.pod_env["ENABLE_STEADYDANCER"], "true");
-        assert_eq!(s.pod_env["COMFYUI_ARGS"], "--lowvram");
+        assert!(s.pod_env.is_empty());
         assert_eq!(s.pod_disk_gb, 20);
         assert_eq!(s.pod_cloud, "SECURE");
     }
@@ -226,6 +218,7 @@ mod tests {
     #[test]
     fn validation_trims_and_refuses_with_reasons() {
         let s = Settings {
+            own_image: true,
             pod_image: "  img:1 ".into(),
             gpu_ids: vec![" NVIDIA H100 PCIe ".into(), "".into()],
             output_dir: Some(PathBuf::new()),
@@ -242,6 +235,12 @@ mod tests {
         assert_eq!(s.comfy_url.as_deref(), Some("http://10.0.0.2:8188"));
         assert_eq!(s.network_volume_id, None);
         assert_eq!(s.pod_cloud, "COMMUNITY");
+        let bad = Settings {
+            own_image: true,
+            pod_image: " ".into(),
+            ..Settings::default()
+        };
+        assert_eq!(bad.validated().expect_err("image").code(), "settings.bad_image");
         let bad = Settings {
             budget_usd: Some(0.0),
             ..Settings::default()
@@ -296,6 +295,7 @@ mod tests {
         .expect("write");
         let s = Settings::load(dir.path()).expect("load");
         assert_eq!(s.pod_image, "custom:2");
+        assert!(!s.own_image, "an old file's image does not replace the pinned environment");
         assert_eq!(s.gpu_ids, Settings::default().gpu_ids);
         std::fs::write(dir.path().join("settings.json"), "{not json").expect("write");
         assert_eq!(

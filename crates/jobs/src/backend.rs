@@ -66,6 +66,12 @@ pub trait PodProvider: Send + Sync {
     /// The first available candidate's price (for the estimate before the user confirms);
     /// `gpu_ids` empty means the provider's own candidates.
     async fn quote(&self, gpu_ids: &[String]) -> Result<Quote>;
+
+    /// What a new pod for a render of `manifest` does before it can render (for the
+    /// estimate): an image of unknown start-up unless the provider knows better.
+    fn cold_start(&self, _manifest: &std::path::Path) -> crate::estimate::ColdStart {
+        crate::estimate::ColdStart::OwnImage
+    }
     /// Creates a pod (walking `gpu_ids` on no capacity) and waits until ComfyUI answers with
     /// every node and model `manifest` needs. `on` hears `Created` the moment the pod exists.
     /// On any error or cancel the provider terminates the pod it made before returning.

@@ -2,7 +2,7 @@
 
 use crate::backend::{MediaPrep, PodProvider, RenderServer, ServerConnector};
 use crate::ctx::{AbortOnDrop, Ctx, Stop};
-use crate::estimate::{Estimate, SpeedModel, estimate};
+use crate::estimate::{ColdStart, Estimate, SpeedModel, estimate};
 use crate::events::{ErrorInfo, EventSink, JobEvent};
 use crate::gallery::GalleryEntry;
 use crate::journal::{Journal, now_ms};
@@ -144,13 +144,15 @@ impl Engine {
             .get("steps")
             .and_then(|v| v.as_u64())
             .map_or(4, |s| s as u32);
-        let (rate, new_pod) = match &spec.target {
+        let (rate, cold) = match &spec.target {
             Target::NewPod { gpu_ids } => {
-                (self.pods()?.quote(gpu_ids).await?.rate_usd_per_hour, true)
+                let pods = self.pods()?;
+                let rate = pods.quote(gpu_ids).await?.rate_usd_per_hour;
+                (rate, pods.cold_start(&spec.manifest))
             }
-            Target::WarmPod { .. } | Target::ComfyUrl { .. } => (0.0, false),
+            Target::WarmPod { .. } | Target::ComfyUrl { .. } => (0.0, ColdStart::None),
         };
-        Ok(estimate(&self.config.speed, rate, frames, steps, new_pod))
+        Ok(estimate(&self.config.speed, rate, frames, steps, cold))
     }
 
     /// Journals a new job in `queued`; run it with [`Engine::run`].

@@ -8,7 +8,7 @@ pub mod record;
 pub mod spec;
 pub mod stage;
 
-pub use estimate::{Estimate, SpeedModel, estimate};
+pub use estimate::{ColdStart, Estimate, SpeedModel, estimate};
 pub use gallery::GalleryEntry;
 pub use journal::Journal;
 pub use record::{JobRecord, PodInfo, StageTime};
@@ -34,6 +34,7 @@ mod comfy_backend;
 pub use comfy_backend::ComfyConnector;
 mod media_backend;
 pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
+pub mod environment;
 mod runpod_backend;
 pub use runpod_backend::{ComfyProbe, RunPodPods};
 mod setup;

@@ -2,13 +2,16 @@
 //! deadlines, terminate-and-confirm and the pods journal all live there; this adapts them.
 
 use crate::backend::{CreatedPod, PodProgress, PodProvider, PodState, Quote, StartedPod};
+use crate::estimate::ColdStart;
 use crate::stage::Stage;
 use async_trait::async_trait;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use studio_comfy::{ClientConfig, ComfyClient, Manifest};
+use studio_comfy::{ClientConfig, ComfyClient, Manifest, missing_models, missing_nodes};
 use studio_error::{Error, Result};
-use studio_pods::{LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter};
+use studio_pods::{
+    EnvLock, LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter,
+};
 use studio_runpod::{PodStatus, RunPodClient};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -44,10 +47,15 @@ impl RunPodPods {
         }
     }
 
-    fn manager(&self, manifest: Option<Manifest>) -> PodManager<ComfyProbe> {
+    fn manager(
+        &self,
+        manifest: Option<Manifest>,
+        environment: Option<EnvLock>,
+    ) -> PodManager<ComfyProbe> {
         let probe = ComfyProbe {
             manifest,
             config: self.comfy.clone(),
+            environment,
         };
         PodManager::new(
             self.client.clone(),
@@ -76,12 +84,23 @@ impl RunPodPods {
 pub struct ComfyProbe {
     manifest: Option<Manifest>,
     config: ClientConfig,
+    environment: Option<EnvLock>,
 }
 
 impl ComfyProbe {
     /// With no manifest only "ComfyUI answers" is checked.
     pub fn new(manifest: Option<Manifest>, config: ClientConfig) -> Self {
-        Self { manifest, config }
+        Self {
+            manifest,
+            config,
+            environment: None,
+        }
+    }
+
+    /// Also checks that the server runs `lock`'s pinned environment.
+    pub fn with_environment(mut self, lock: Option<EnvLock>) -> Self {
+        self.environment = lock;
+        self
     }
 }
 
@@ -92,17 +111,26 @@ impl ReadinessProbe for ComfyProbe {
     }
 
     async fn requirements_present(&self, base: &Url) -> Result<Vec<String>> {
+        if self.manifest.is_none() && self.environment.is_none() {
+            return Ok(Vec::new());
+        }
+        let client = ComfyClient::with_config(base.as_str(), self.config.clone())?;
+        let info = client.object_info().await?;
+        if let Some(lock) = &self.environment {
+            // ComfyUI answers only after loading every custom node, so a wrong environment
+            // will not change by waiting: the caller stops the pod at once.
+            crate::environment::check_environment(&info, lock)?;
+        }
         let Some(manifest) = &self.manifest else {
             return Ok(Vec::new());
         };
-        let client = ComfyClient::with_config(base.as_str(), self.config.clone())?;
-        let r = client.readiness(manifest).await?;
-        let mut out: Vec<String> = r
-            .missing_nodes
-            .iter()
-            .map(|n| format!("node {n}"))
+        let nodes = missing_nodes(&info, &manifest.required_classes());
+        let mut out: Vec<String> = missing_models(&info, manifest)
+            .into_iter()
+            .filter(|m| !nodes.contains(&m.class_type))
+            .map(|m| format!("model {}", m.file))
             .collect();
-        out.extend(r.missing_models.iter().map(|m| format!("model {}", m.file)));
+        out.splice(0..0, nodes.iter().map(|n| format!("node {n}")));
         Ok(out)
     }
 }
@@ -123,6 +151,19 @@ impl PodProvider for RunPodPods {
             .ok_or_else(|| Error::new(NO_PRICE, "None of the chosen GPU types is offered right now. Add GPU types in Settings or try later."))
     }
 
+    fn cold_start(&self, manifest: &Path) -> ColdStart {
+        if !self.spec.bootstrap {
+            return ColdStart::OwnImage;
+        }
+        let model_bytes = EnvLock::for_manifest(manifest)
+            .unwrap_or_else(|_| EnvLock::bundled())
+            .model_bytes();
+        ColdStart::Pinned {
+            model_bytes,
+            volume: self.spec.network_volume_id.is_some(),
+        }
+    }
+
     #[tracing::instrument(skip(self, manifest, on, cancel), err(Debug))]
     async fn start(
         &self,
@@ -132,11 +173,16 @@ impl PodProvider for RunPodPods {
         on: &(dyn Fn(PodProgress) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<StartedPod> {
-        let mgr = self.manager(Some(Manifest::load(manifest)?));
+        // The pinned environment is the workflow's own lock, and the preflight checks the pod
+        // runs exactly it; an image of the user's own is not checked.
+        let lock = EnvLock::for_manifest(manifest)?;
         let spec = PodSpec {
             gpu_candidates: self.candidates(gpu_ids),
             ..self.spec.clone()
-        };
+        }
+        .with_lock(&lock);
+        let environment = spec.bootstrap.then_some(lock);
+        let mgr = self.manager(Some(Manifest::load(manifest)?), environment);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PodEvent>();
         let reporter = Reporter::new(tx);
         let mut created: Option<String> = None;
@@ -220,11 +266,11 @@ impl PodProvider for RunPodPods {
     }
 
     fn comfy_url(&self, pod_id: &str) -> Result<String> {
-        Ok(self.manager(None).comfy_url(pod_id)?.to_string())
+        Ok(self.manager(None, None).comfy_url(pod_id)?.to_string())
     }
 
     async fn terminate(&self, pod_id: &str) -> Result<()> {
-        let mgr = self.manager(None);
+        let mgr = self.manager(None, None);
         mgr.terminate(pod_id, &Reporter::silent()).await?;
         let _ = mgr.set_owner(pod_id, None);
         Ok(())

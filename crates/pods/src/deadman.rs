@@ -67,6 +67,14 @@ done ) >/dev/null 2>&1 &
     }
 }
 
+impl DeadMan {
+    /// The pod's `args` for a script of ours (the bootstrap): arm the timer, then run it in
+    /// the same shell, which the script ends by `exec`-ing ComfyUI.
+    pub fn script_args(&self, script: &str) -> String {
+        format!("sh -c {}", sh_quote(&format!("{}{script}", self.shell_snippet())))
+    }
+}
+
 /// Single-quotes `s` for POSIX shells (a `'` becomes `'\''`).
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

@@ -2,11 +2,13 @@
 //! and lookup-by-name after any create error, readiness stages with deadlines, terminate and
 //! confirm, cost meter, budget cap, orphan sweep, and the in-pod dead-man timer.
 
+mod bootstrap;
 mod create;
 pub mod deadman;
 mod dropguard;
 pub mod events;
 pub mod journal;
+pub mod lock;
 mod manager;
 pub mod probe;
 mod readiness;
@@ -17,6 +19,7 @@ mod teardown;
 pub use deadman::DeadMan;
 pub use events::{CostMeter, PodEvent, Reporter, Stage};
 pub use journal::{Journal, JournalPod};
+pub use lock::EnvLock;
 pub use manager::{Deadlines, LifecycleConfig, PodManager, ReadyPod, codes};
 pub use probe::ReadinessProbe;
 pub use spec::{COMFY_PORT, NAME_PREFIX, PodSpec, new_pod_name};

@@ -28,6 +28,8 @@ pub mod codes {
     pub const VANISHED: &str = "pods.vanished";
     /// The container exited or RunPod put it in ERROR.
     pub const CONTAINER_FAILED: &str = "pods.container_failed";
+    /// The pod's ComfyUI does not run the lock's pinned environment; the pod was stopped.
+    pub const ENVIRONMENT_MISMATCH: &str = "pods.environment_mismatch";
     /// RunPod did not confirm the termination in time.
     pub const TERMINATE_UNCONFIRMED: &str = "pods.terminate_unconfirmed";
 }
@@ -227,9 +229,8 @@ impl<P: ReadinessProbe> PodManager<P> {
             stage_began: Instant::now(),
         };
         let deadman = spec
-            .start_command
-            .as_ref()
-            .map(|_| DeadMan::new(spec.max_lifetime, self.client.base_url().clone()));
+            .arms_deadman()
+            .then(|| DeadMan::new(spec.max_lifetime, self.client.base_url().clone()));
         if deadman.is_none() {
             tracing::warn!("start command unknown: the in-pod dead-man timer is not armed");
         }

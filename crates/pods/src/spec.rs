@@ -1,6 +1,8 @@
-//! What pod to ask for: the defaults from the seed's plan, every field editable in Settings.
+//! What pod to ask for: by default the pinned environment of the bundled lock (RunPod's PyTorch
+//! image running our bootstrap), or an image of the user's own; every field editable in Settings.
 
 use crate::deadman::DeadMan;
+use crate::lock::EnvLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,8 +29,12 @@ pub struct PodSpec {
     pub network_volume_id: Option<String>,
     pub network_volume_path: String,
     pub data_center_ids: Vec<String>,
-    /// The image's own start command. Needed to arm the in-pod dead-man timer (see
-    /// DEADMAN.md); `None` leaves the image's command alone and the timer unarmed.
+    /// The pod runs our bootstrap (the pinned environment, its data in `env`): the dead-man
+    /// timer is always armed and `start_command` is not used.
+    pub bootstrap: bool,
+    /// With an image of the user's own: the image's start command. Needed to arm the in-pod
+    /// dead-man timer (see DEADMAN.md); `None` leaves the image's command alone and the timer
+    /// unarmed.
     pub start_command: Option<String>,
     /// The longest a pod may live, enforced inside the pod when `start_command` is known.
     #[serde(with = "secs")]
@@ -50,29 +56,92 @@ mod secs {
 
 impl Default for PodSpec {
     fn default() -> Self {
-        // One source for the defaults: Settings starts from the same values.
-        let env = settings::DEFAULT_POD_ENV
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self {
-            image: settings::DEFAULT_IMAGE.to_string(),
-            gpu_candidates: settings::DEFAULT_GPUS.map(str::to_string).to_vec(),
-            gpu_count: 1,
-            cloud: Cloud::Secure,
-            disk_gb: 20,
-            ports: vec![format!("{COMFY_PORT}/http")],
-            env,
-            network_volume_id: None,
-            network_volume_path: "/workspace".to_string(),
-            data_center_ids: Vec::new(),
-            start_command: None,
-            max_lifetime: Duration::from_secs(4 * 3600),
-        }
+        Self::pinned(&EnvLock::bundled(), None)
     }
 }
 
+/// Container disk when the environment lives on a network volume: pip's temporary files and
+/// the system's own needs only.
+pub const DISK_WITH_VOLUME_GB: u32 = 20;
+
 impl PodSpec {
+    /// The pinned environment of `lock`; with a network volume everything is installed and
+    /// cached there, without one the container disk is sized to hold it.
+    pub fn pinned(lock: &EnvLock, network_volume_id: Option<String>) -> Self {
+        Self {
+            image: String::new(),
+            gpu_candidates: settings::DEFAULT_GPUS.map(str::to_string).to_vec(),
+            gpu_count: 1,
+            cloud: Cloud::Secure,
+            disk_gb: 0,
+            ports: vec![format!("{COMFY_PORT}/http")],
+            env: BTreeMap::new(),
+            network_volume_id,
+            network_volume_path: "/workspace".to_string(),
+            data_center_ids: Vec::new(),
+            bootstrap: true,
+            start_command: None,
+            max_lifetime: Duration::from_secs(4 * 3600),
+        }
+        .with_lock(lock)
+    }
+
+    /// The pinned environment's image, variables and disk from `lock` (a render's workflow
+    /// may carry its own lock); an image of the user's own is left alone.
+    pub fn with_lock(mut self, lock: &EnvLock) -> Self {
+        if !self.bootstrap {
+            return self;
+        }
+        self.image = lock.image.name.clone();
+        self.env.extend(lock.bootstrap_env());
+        self.disk_gb = if self.network_volume_id.is_some() {
+            DISK_WITH_VOLUME_GB
+        } else {
+            lock.environment_gb()
+        };
+        self
+    }
+
+    /// From Settings: the pinned environment of `lock` (the user's extra variables added, never
+    /// replacing the lock's), or the user's own image with its disk, variables and command.
+    pub fn from_settings(settings: &settings::Settings, lock: &EnvLock) -> Self {
+        let volume = settings.network_volume_id.clone();
+        let base = if settings.own_image {
+            Self {
+                image: settings.pod_image.clone(),
+                disk_gb: settings.pod_disk_gb,
+                env: settings.pod_env.clone(),
+                bootstrap: false,
+                start_command: settings.pod_start_command.clone(),
+                network_volume_id: volume,
+                ..Self::pinned(lock, None)
+            }
+        } else {
+            // The user's variables first, so the lock's replace any of the same name.
+            Self {
+                env: settings.pod_env.clone(),
+                ..Self::pinned(lock, volume)
+            }
+            .with_lock(lock)
+        };
+        Self {
+            gpu_candidates: settings.gpu_ids.clone(),
+            cloud: if settings.pod_cloud == "COMMUNITY" {
+                Cloud::Community
+            } else {
+                Cloud::Secure
+            },
+            data_center_ids: settings.network_volume_data_center.iter().cloned().collect(),
+            max_lifetime: Duration::from_secs_f64(settings.pod_max_lifetime_hours * 3600.0),
+            ..base
+        }
+    }
+
+    /// Whether the pod carries the in-pod dead-man timer.
+    pub fn arms_deadman(&self) -> bool {
+        self.bootstrap || self.start_command.is_some()
+    }
+
     /// The create body for one candidate GPU. `deadman` wraps the start command when known.
     pub fn create_request(
         &self,
@@ -80,9 +149,11 @@ impl PodSpec {
         gpu_id: &str,
         deadman: Option<&DeadMan>,
     ) -> CreatePodRequest {
-        let args = match (&self.start_command, deadman) {
-            (Some(cmd), Some(d)) => Some(d.container_args(cmd)),
-            (Some(cmd), None) => Some(cmd.clone()),
+        let args = match (self.bootstrap, &self.start_command, deadman) {
+            (true, _, Some(d)) => Some(d.script_args(crate::bootstrap::SCRIPT)),
+            (true, _, None) => Some(script_args(crate::bootstrap::SCRIPT)),
+            (false, Some(cmd), Some(d)) => Some(d.container_args(cmd)),
+            (false, Some(cmd), None) => Some(cmd.clone()),
             _ => None,
         };
         CreatePodRequest {
@@ -111,6 +182,11 @@ impl PodSpec {
     }
 }
 
+/// `sh -c '<script>'`: the container's command when no timer wraps it.
+fn script_args(script: &str) -> String {
+    format!("sh -c {}", crate::deadman::sh_quote(script))
+}
+
 /// A fresh pod name: the prefix and eight random hex digits, one per create attempt so a
 /// lookup by name after a failed create can only find that attempt's pod.
 pub fn new_pod_name() -> String {
@@ -125,12 +201,18 @@ mod tests {
     #[test]
     fn defaults_follow_the_plan() {
         let spec = PodSpec::default();
+        let lock = EnvLock::bundled();
         let req = spec.create_request("sds-12345678", "NVIDIA A100 80GB PCIe", None);
-        assert_eq!(req.disk, 20);
+        assert_eq!(req.image, lock.image.name);
+        assert_eq!(req.disk, lock.environment_gb());
+        assert!(u64::from(req.disk) * 1_000_000_000 > lock.model_bytes());
         assert_eq!(req.ports, vec!["8188/http"]);
-        assert_eq!(req.env["STEADYDANCER_VARIANT"], "fp16");
+        assert_eq!(req.env["SDS_MODELS"], lock.bootstrap_env()["SDS_MODELS"]);
         assert_eq!(req.cloud, Cloud::Secure);
-        assert!(req.args.is_none() && req.mounts.is_none());
+        assert!(req.mounts.is_none());
+        let args = req.args.expect("the bootstrap is the start command");
+        assert!(args.starts_with("sh -c '") && args.contains("SDS_MODELS"));
+        assert!(spec.arms_deadman());
         assert_eq!(spec.gpu_candidates[0], "NVIDIA A100 80GB PCIe");
         assert_eq!(spec.gpu_candidates[1], "NVIDIA A100-SXM4-80GB");
         let json = serde_json::to_value(&spec).expect("spec serialises");
@@ -139,7 +221,56 @@ mod tests {
         let partial: PodSpec =
             serde_json::from_str(r#"{"disk_gb": 40}"#).expect("missing fields take defaults");
         assert_eq!(partial.disk_gb, 40);
+        assert!(partial.bootstrap);
         assert_eq!(partial.image, spec.image);
+    }
+
+    #[test]
+    fn an_own_image_runs_its_own_command() {
+        let spec = PodSpec {
+            image: "me/comfy:1".into(),
+            bootstrap: false,
+            env: BTreeMap::new(),
+            ..PodSpec::default()
+        };
+        assert!(!spec.arms_deadman());
+        assert!(spec.create_request("sds-x", "g", None).args.is_none());
+        let spec = PodSpec {
+            start_command: Some("/start.sh".into()),
+            ..spec
+        };
+        assert!(spec.arms_deadman());
+        assert_eq!(spec.create_request("sds-x", "g", None).args.as_deref(), Some("/start.sh"));
+    }
+
+    #[test]
+    fn settings_add_variables_but_never_replace_the_locks() {
+        let lock = EnvLock::bundled();
+        let s = settings::Settings {
+            pod_env: [
+                ("SDS_MODELS".to_string(), "x".to_string()),
+                ("HF_TOKEN".to_string(), "t".to_string()),
+            ]
+            .into(),
+            network_volume_id: Some("vol".into()),
+            network_volume_data_center: Some("EU-RO-1".into()),
+            pod_cloud: "COMMUNITY".into(),
+            ..settings::Settings::default()
+        };
+        let spec = PodSpec::from_settings(&s, &lock);
+        assert!(spec.bootstrap);
+        assert_eq!(spec.env["SDS_MODELS"], lock.bootstrap_env()["SDS_MODELS"]);
+        assert_eq!(spec.env["HF_TOKEN"], "t");
+        assert_eq!(spec.data_center_ids, vec!["EU-RO-1".to_string()]);
+        assert_eq!(spec.disk_gb, DISK_WITH_VOLUME_GB);
+        assert_eq!(spec.cloud, Cloud::Community);
+        let own = settings::Settings {
+            own_image: true,
+            pod_image: "me/img:1".into(),
+            ..s
+        };
+        let spec = PodSpec::from_settings(&own, &lock);
+        assert!(!spec.bootstrap && spec.image == "me/img:1" && !spec.env.contains_key("SDS_MODELS"));
     }
 
     #[test]
@@ -152,11 +283,9 @@ mod tests {
 
     #[test]
     fn network_volume_becomes_a_mount() {
-        let spec = PodSpec {
-            network_volume_id: Some("vol_1".to_string()),
-            ..PodSpec::default()
-        };
+        let spec = PodSpec::pinned(&EnvLock::bundled(), Some("vol_1".to_string()));
         let req = spec.create_request("sds-x", "NVIDIA H100 PCIe", None);
+        assert_eq!(req.disk, DISK_WITH_VOLUME_GB, "the environment lives on the volume");
         let m = req.mounts.expect("mount");
         assert_eq!(m.network[0].volume_id, "vol_1");
         assert_eq!(m.network[0].path, "/workspace");

@@ -75,8 +75,10 @@ test("a key saved in Settings survives a restart and is never written to the dat
     await input.sendKeys(TEST_KEY);
     await driver.findElement(byTest("key-save")).click();
     assert.equal(await textOf(driver, "key-mask"), "••••••••4321");
-    // Preferences go to the store file.
-    const image = await driver.findElement(byTest("pod-image"));
+    // Preferences go to the store file. An image of one's own is an advanced choice under the
+    // pinned environment.
+    await driver.findElement(byTest("software-own")).click();
+    const image = await driver.wait(until.elementLocated(byTest("pod-image")), 5_000);
     await image.clear();
     await image.sendKeys("ghcr.io/example/custom:1");
     await driver.findElement(byTest("settings-save")).click();

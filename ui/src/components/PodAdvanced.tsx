@@ -37,7 +37,7 @@ export function PodAdvanced({ draft, update }: Props) {
           </select>
         </label>
         <label className="field">
-          <span>Container disk (GB)</span>
+          <span>Container disk (GB; your own image only, the pinned environment sizes its own)</span>
           <input type="number" min={10} max={1000} value={draft.podDiskGb} onChange={(e) => update({ podDiskGb: Number(e.target.value) })} />
         </label>
         <label className="field">
@@ -58,8 +58,8 @@ export function PodAdvanced({ draft, update }: Props) {
       </div>
       <label className="field">
         <span>
-          Image start command (arms the in-pod safety timer; only for images whose entrypoint runs
-          its arguments, which the default image's does not)
+          Your image's start command (only with an image of your own; arms the in-pod safety timer,
+          which the pinned environment always has)
         </span>
         <input
           value={draft.podStartCommand ?? ""}

@@ -104,16 +104,26 @@ export function PreferencesSection({ initial }: { initial: SettingsView | Studio
         />
         <small className="muted">A render that reaches it stops and its GPU is shut down.</small>
       </label>
-      <label className="field">
-        <span>Pod image</span>
-        <input
-          value={draft.podImage}
-          onChange={(e) => update({ podImage: e.target.value })}
-          data-testid="pod-image"
-          spellCheck={false}
-        />
-        <small className="muted">The software the GPU computer starts with. Keep the default unless you know you need another.</small>
-      </label>
+      <div className="field" data-testid="pod-software">
+        <span>Software on the GPU</span>
+        <label className="check">
+          <input type="radio" name="software" checked={!draft.ownImage} onChange={() => update({ ownImage: false })} data-testid="software-pinned" />
+          The pinned SteadyDancer environment (recommended): installed by the app at fixed versions and checked before anything is uploaded
+        </label>
+        <label className="check">
+          <input type="radio" name="software" checked={draft.ownImage} onChange={() => update({ ownImage: true })} data-testid="software-own" />
+          An image of my own (advanced, unchecked: the app cannot know what it installs, and a missing node or model shows only on the pod)
+        </label>
+        {draft.ownImage && (
+          <input
+            value={draft.podImage}
+            placeholder="ghcr.io/owner/image:tag"
+            onChange={(e) => update({ podImage: e.target.value })}
+            data-testid="pod-image"
+            spellCheck={false}
+          />
+        )}
+      </div>
       <div className="field">
         <span>GPU types, tried in this order</span>
         <ol className="gpu-list" data-testid="gpu-list">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { asStudioError, type ProbedFile, type StudioError } from "../api";
 import { formatUsd, jobs, type RenderOptions, type RenderPlan } from "../jobs";
-import { formatDuration } from "../format";
+import { formatBytes, formatDuration } from "../format";
 
 interface Props {
   photo: ProbedFile;
@@ -119,6 +119,16 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
           Runs on {plan.targetLabel}. About {formatDuration(plan.estimate.totalSecs)} for {plan.estimate.frames} frames
           {plan.estimate.rateUsdPerHour > 0 && <> at {formatUsd(plan.estimate.rateUsdPerHour)}/hour</>}: estimated{" "}
           <strong>{formatUsd(plan.estimate.costUsd)}</strong>.
+          {(plan.estimate.downloadBytes ?? 0) > 0 && (
+            <span data-testid="estimate-download">
+              {" "}
+              That includes downloading {formatBytes(plan.estimate.downloadBytes ?? 0)} of models to the GPU (about{" "}
+              {formatDuration(plan.estimate.downloadSecs ?? 0)}, {formatUsd(plan.estimate.downloadUsd ?? 0)})
+              {plan.estimate.laterCostUsd != null
+                ? `; your model volume keeps them, so later renders cost about ${formatUsd(plan.estimate.laterCostUsd)}.`
+                : "; every render downloads them again unless you keep models between renders in Settings."}
+            </span>
+          )}
         </p>
       )}
       {error && (
