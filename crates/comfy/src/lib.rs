@@ -7,6 +7,7 @@ pub mod errors;
 mod events;
 mod follow;
 mod manifest;
+mod param_rule;
 mod readiness;
 mod render;
 mod template;

@@ -21,7 +21,8 @@ pub struct Target {
 }
 
 /// A value the user may set; `default` is used when absent. Its type (integer, number, text,
-/// true/false) is the type of `default`; `min`/`max` apply to numbers.
+/// true/false) is the type of `default`; `min`/`max` apply to numbers, `multiple_of`/`remainder`
+/// to whole numbers.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
@@ -32,6 +33,12 @@ pub struct ParamSpec {
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// Whole numbers only: the valid values are `multiple_of * n + remainder` (width 16n, frames
+    /// 4n+1), because the graph crashes or silently trims on others. See `param_rule.rs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiple_of: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remainder: Option<i64>,
     /// Further places that receive the same value (a step count used by two nodes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<Target>,

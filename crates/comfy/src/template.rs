@@ -22,9 +22,19 @@ pub(crate) fn check_default(name: &str, p: &ParamSpec) -> Result<()> {
             format!("Parameter {name} has min/max but its default is not a number."),
         ));
     }
+    crate::param_rule::check_spec(name, p)?;
     check_value(name, p, p.default.clone())
         .map(|_| ())
-        .map_err(|e| Error::new(MANIFEST_INVALID, format!("Default of {}", e.message())))
+        .map_err(|e| {
+            Error::new(
+                MANIFEST_INVALID,
+                format!(
+                    "The default of parameter {name} is refused by its own rules: {} Fix the \
+                     default in the manifest.",
+                    e.message()
+                ),
+            )
+        })
 }
 
 /// Parses a value typed on a command line (`steps=8`) into the parameter's type.
@@ -72,7 +82,8 @@ fn bad(name: &str, got: &str, want: &str) -> Error {
     )
 }
 
-/// Checks a value (from the GUI as JSON, or parsed) against the parameter's type and range.
+/// Checks a value (from the GUI as JSON, or parsed) against the parameter's type, range and rule
+/// (`multiple_of`/`remainder`).
 pub fn check_value(name: &str, p: &ParamSpec, value: Value) -> Result<Value> {
     let ok_type = match (&p.default, &value) {
         (Value::Bool(_), Value::Bool(_)) | (Value::String(_), Value::String(_)) => true,
@@ -104,6 +115,7 @@ pub fn check_value(name: &str, p: &ParamSpec, value: Value) -> Result<Value> {
             ));
         }
     }
+    crate::param_rule::check(name, p, &value)?;
     Ok(value)
 }
 

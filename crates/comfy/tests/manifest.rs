@@ -139,3 +139,61 @@ fn a_missing_manifest_file_says_where_it_looked() {
     assert_eq!(e.code(), "manifest.unreadable");
     assert!(e.message().contains("/nonexistent/steadydancer.toml"));
 }
+
+#[test]
+fn sizes_and_frame_counts_off_their_rule_are_refused_with_the_nearest_values() {
+    let m = common::manifest();
+    let e = parse_param(&m, "width", "500").unwrap_err();
+    assert_eq!(e.code(), "manifest.bad_param");
+    assert!(e.message().contains("use 496 or 512"), "{}", e.message());
+    let e = parse_param(&m, "max_frames", "176").unwrap_err();
+    assert!(
+        e.message().contains("4n+1: use 173 or 177"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(parse_param(&m, "height", "1280").unwrap(), json!(1280));
+    // The GUI's values go through fill, which refuses the same way.
+    let uploads = BTreeMap::from([
+        ("reference_image".to_string(), "a.png".to_string()),
+        ("driving_video".to_string(), "b.mp4".to_string()),
+    ]);
+    let e = fill(
+        &m,
+        &uploads,
+        &BTreeMap::from([("height".to_string(), json!(830))]),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "manifest.bad_param");
+    let frames = &m.params["max_frames"];
+    assert_eq!(frames.nearest_valid(176), Some(177));
+    assert_eq!(frames.nearest_valid(5000), Some(997));
+    assert_eq!(m.params["width"].nearest_valid(500), Some(496));
+    // Every shipped default keeps its rule, and the workflow file holds the same values.
+    for (name, p) in &m.params {
+        if let Some(v) = p.default.as_i64() {
+            assert!(p.follows_rule(v), "{name}");
+        }
+        assert_eq!(
+            m.value_at(&p.targets().next().unwrap()),
+            Some(&p.default),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_default_off_its_own_rule_is_refused_at_load() {
+    let toml = GOOD.replace(
+        "min = 1, max = 50",
+        "min = 1, max = 49, multiple_of = 4, remainder = 1",
+    );
+    let (code, msg) = err(&toml, WORKFLOW);
+    assert_eq!(code, "manifest.invalid");
+    assert!(msg.contains("steps") && msg.contains("use 1 or 5"), "{msg}");
+    let ok = GOOD.replace(
+        "default = 4, min = 1, max = 50",
+        "default = 5, min = 1, max = 49, multiple_of = 4, remainder = 1",
+    );
+    assert!(Manifest::from_strs(&ok, WORKFLOW).is_ok());
+}
