@@ -170,6 +170,9 @@ pub async fn create_pod(AxState(shared): AxState<Shared>, body: Bytes) -> Respon
     if st.faults.no_capacity.contains(&gpu_id) {
         return problem(StatusCode::BAD_REQUEST, NO_CAPACITY_DETAIL, None);
     }
+    if let Some(refused) = crate::volumes::refuse_placement(&st, &body, &gpu_id) {
+        return refused;
+    }
     let id = st.new_id();
     let record = PodRecord {
         id,

@@ -13,6 +13,7 @@ pub mod openapi;
 mod proxy;
 pub mod shared;
 pub mod state;
+pub mod volumes;
 
 pub use faults::Faults;
 pub use openapi::OpenApi;
@@ -168,6 +169,15 @@ fn router(shared: Shared) -> Router {
         .route("/v2/pods/{id}", get(api::get_pod).delete(api::delete_pod))
         .route("/v2/pods/{id}/action", post(api::pod_action))
         .route("/v2/catalog/gpus", get(api::list_gpus))
+        .route("/v2/catalog/datacenters", get(volumes::list_data_centers))
+        .route(
+            "/v2/network-volumes",
+            get(volumes::list).post(volumes::create),
+        )
+        .route(
+            "/v2/network-volumes/{id}",
+            get(volumes::get).delete(volumes::delete),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             api::gate,

@@ -79,6 +79,7 @@ pub struct State {
     pub pods: Vec<PodRecord>,
     pub faults: Faults,
     pub next_id: u64,
+    pub volumes: Vec<crate::volumes::VolumeRecord>,
 }
 
 impl PodRecord {
@@ -197,7 +198,10 @@ impl PodRecord {
             "registry": null,
             "gpu": {"id": self.gpu_id, "count": self.gpu_count},
             "cloud": self.cloud,
-            "dataCenterId": "US-TX-3",
+            "dataCenterId": req
+                .pointer("/dataCenterIds/0")
+                .cloned()
+                .unwrap_or_else(|| json!(crate::volumes::DEFAULT_DATA_CENTER)),
             "cudaVersion": "12.8",
             "ssh": {"proxy": null, "direct": null},
             "template": null,
