@@ -58,6 +58,23 @@ enum PodsCommand {
     },
 }
 
+pub(crate) fn default_manifest() -> PathBuf {
+    std::env::var_os("STUDIO_WORKFLOWS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("workflows"))
+        .join("steadydancer.toml")
+}
+
+fn client(endpoints: &Endpoints) -> Result<RunPodClient> {
+    let key = studio_core::secrets::load_api_key()?.ok_or_else(|| {
+        Error::new(
+            "runpod.no_key",
+            "No RunPod API key. Set RUNPOD_API_KEY or save a key in the app's Settings.",
+        )
+    })?;
+    RunPodClient::new(endpoints.runpod_api_url.clone(), key)
+}
+
 /// Readiness as the app checks it: ComfyUI answering, the manifest's nodes and models, and the
 /// pinned environment when the pod runs it.
 fn manager(manifest: Option<Manifest>) -> Result<PodManager<ComfyProbe>> {

@@ -7,8 +7,7 @@ use studio_comfy::choices;
 use studio_error::{Error, Result};
 use studio_pods::EnvLock;
 
-/// The node class the bootstrap writes into `custom_nodes/sds_environment`.
-pub const ENVIRONMENT_NODE: &str = "SteadyDancerStudioEnvironment";
+use studio_pods::bootstrap::ENVIRONMENT_NODE;
 
 /// `Ok` when the server runs exactly the lock's repositories at the lock's commits.
 pub fn check_environment(object_info: &Value, lock: &EnvLock) -> Result<()> {
@@ -47,28 +46,18 @@ pub fn check_environment(object_info: &Value, lock: &EnvLock) -> Result<()> {
     Ok(())
 }
 
-/// What the node reports for `lock` on a correct pod (stand-ins and tests build it from here).
-pub fn environment_node_info(lock: &EnvLock) -> Value {
-    let mut required = serde_json::Map::new();
-    for repo in &lock.repos {
-        required.insert(repo.name.clone(), serde_json::json!([[repo.commit]]));
-    }
-    required.insert("lock".into(), serde_json::json!([[lock.id()]]));
-    serde_json::json!({
-        "input": { "required": required },
-        "output": [],
-        "name": ENVIRONMENT_NODE,
-        "category": "SteadyDancer Studio",
-        "output_node": false,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `/object_info` of a pod built from `lock`, in ComfyUI's combo shape.
     fn info(lock: &EnvLock) -> Value {
-        serde_json::json!({ ENVIRONMENT_NODE: environment_node_info(lock) })
+        let required: serde_json::Map<String, Value> =
+            studio_pods::bootstrap::environment_fields(lock)
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::json!([[v]])))
+                .collect();
+        serde_json::json!({ ENVIRONMENT_NODE: { "input": { "required": required } } })
     }
 
     #[test]

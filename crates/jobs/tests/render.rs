@@ -186,6 +186,11 @@ async fn the_estimate_uses_the_catalog_price_and_the_video_length() {
         "the stand-in's A100 PCIe price: {e:?}"
     );
     assert!(e.startup_secs > 0.0 && e.cost_usd > 0.0);
+    // The pinned environment downloads the lock's models on a pod without a volume.
+    let lock = studio_pods::EnvLock::bundled();
+    assert_eq!(e.download_bytes, lock.model_bytes());
+    assert!(e.download_usd > 0.0 && e.startup_secs > e.download_secs);
+    assert_eq!(e.later_cost_usd, None);
     let own = rig.spec(Target::ComfyUrl {
         url: rig.comfy.url().to_string(),
     });

@@ -7,3 +7,19 @@ pub const SCRIPT: &str = include_str!("../bootstrap/bootstrap.sh");
 
 /// What the bootstrap prints before each structured progress line.
 pub const PROGRESS_PREFIX: &str = "##sds ";
+
+/// The node class the bootstrap installs (`custom_nodes/sds_environment`); its inputs report what
+/// the pod runs, so the preflight can read it from `/object_info`.
+pub const ENVIRONMENT_NODE: &str = "SteadyDancerStudioEnvironment";
+
+/// What that node offers on a pod built from `lock`: each repository's name with its commit as
+/// the one choice, and `lock` with the lock's id.
+pub fn environment_fields(lock: &crate::EnvLock) -> std::collections::BTreeMap<String, String> {
+    let mut fields: std::collections::BTreeMap<String, String> = lock
+        .repos
+        .iter()
+        .map(|r| (r.name.clone(), r.commit.clone()))
+        .collect();
+    fields.insert("lock".into(), lock.id());
+    fields
+}

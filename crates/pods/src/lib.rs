@@ -2,7 +2,7 @@
 //! and lookup-by-name after any create error, readiness stages with deadlines, terminate and
 //! confirm, cost meter, budget cap, orphan sweep, and the in-pod dead-man timer.
 
-mod bootstrap;
+pub mod bootstrap;
 mod create;
 pub mod deadman;
 mod dropguard;

@@ -41,6 +41,7 @@ pub fn steadydancer_classes() -> BTreeSet<String> {
         "WanVideoTextEncodeCached",
         "WanVideoTorchCompileSettings",
         "WanVideoVAELoader",
+        studio_pods::bootstrap::ENVIRONMENT_NODE,
     ]
     .into_iter()
     .map(str::to_string)
@@ -87,6 +88,16 @@ pub fn steadydancer_models() -> BTreeMap<String, BTreeMap<String, Vec<String>>> 
         ),
     ];
     let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    // As on a pod our bootstrap built from the bundled lock: its environment node reports the
+    // pinned commits (tests of a wrong environment replace these).
+    let lock = studio_pods::EnvLock::bundled();
+    out.insert(
+        studio_pods::bootstrap::ENVIRONMENT_NODE.to_string(),
+        studio_pods::bootstrap::environment_fields(&lock)
+            .into_iter()
+            .map(|(field, value)| (field, vec![value]))
+            .collect(),
+    );
     for (class, field, files) in entries {
         out.entry(class.to_string()).or_default().insert(
             field.to_string(),

@@ -33,14 +33,18 @@ pub async fn rig(steps: u32, step_delay: Duration) -> Rig {
 
 /// As [`rig`], with the stand-in RunPod's boot timings (zero for the overhead bench).
 pub async fn rig_with(steps: u32, step_delay: Duration, timings: standin_runpod::Timings) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let comfy = StandinComfy::start(StandinConfig {
+    let comfy = StandinConfig {
         steps: Some(steps),
         step_delay,
         ..StandinConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    rig_on(comfy, timings).await
+}
+
+/// As [`rig`], on a stand-in ComfyUI configured by the test.
+pub async fn rig_on(comfy: StandinConfig, timings: standin_runpod::Timings) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let comfy = StandinComfy::start(comfy).await.unwrap();
     let upstream = Url::parse(comfy.url()).unwrap();
     let runpod = StandIn::start(StandInConfig {
         upstream: Some(Arc::new(move |_pod: &str| Some(upstream.clone()))),
