@@ -139,6 +139,8 @@ impl Engine {
     /// expected time (plus start-up for a new pod). Own servers cost nothing.
     #[tracing::instrument(skip(self, spec), err(Debug))]
     pub async fn estimate(&self, spec: &JobSpec, frames: u32) -> Result<Estimate> {
+        // A plan with a parameter the workflow refuses is refused before the user confirms.
+        crate::params::check_params(spec)?;
         let steps = spec
             .params
             .get("steps")

@@ -19,6 +19,7 @@ mod ctx;
 pub mod engine;
 pub mod events;
 mod meter;
+pub mod params;
 mod steps;
 
 pub use backend::{

@@ -28,6 +28,7 @@ impl Engine {
     ) -> Result<Vec<PathBuf>> {
         let stop = &live.stop;
         ctx.enter(Stage::CheckingInputs)?;
+        crate::params::check_params(spec)?;
         stop.guard(self.media.check(spec)).await?;
 
         ctx.enter(Stage::Normalising)?;
