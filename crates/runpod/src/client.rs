@@ -23,7 +23,7 @@ pub struct RunPodClient {
 
 /// Whether a request may be sent again after a failure that may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Replay {
+pub(crate) enum Replay {
     Safe,
     /// A create: resending after a 5xx could make a second pod. The caller looks the pod up by
     /// name instead; only 429 (never processed) and connect failures are retried here.
@@ -68,7 +68,7 @@ impl RunPodClient {
         &self.base
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|()| Error::new("config.bad_url", "The RunPod address cannot take a path."))?
@@ -131,7 +131,7 @@ impl RunPodClient {
         }
     }
 
-    async fn json<T: DeserializeOwned>(
+    pub(crate) async fn json<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
@@ -203,7 +203,7 @@ impl RunPodClient {
             .await
     }
 
-    async fn expect_no_content(
+    pub(crate) async fn expect_no_content(
         &self,
         method: Method,
         url: Url,

@@ -5,6 +5,7 @@ mod client;
 pub mod error;
 mod retry;
 pub mod types;
+mod volumes;
 
 pub use client::{DEFAULT_API_URL, RunPodClient, USER_AGENT};
 pub use error::codes;
@@ -12,4 +13,7 @@ pub use retry::RetryPolicy;
 pub use types::{
     Availability, Cloud, CreateGpu, CreatePodRequest, GpuConfig, GpuPrice, GpuType, Mounts,
     NetworkMount, PersistentMount, Pod, PodRuntime, PodStatus,
+};
+pub use volumes::{
+    CreateNetworkVolumeRequest, DataCenter, NetworkVolume, ResourceAvailability, VolumeType,
 };
