@@ -65,10 +65,10 @@ pub(crate) fn keep_for_next_start(data_dir: &Path, settled: &[Recovered]) {
         .unwrap_or_default();
     all.extend_from_slice(settled);
     let written = serde_json::to_vec_pretty(&all)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&path, bytes));
+        .map_err(|e| Error::internal(format!("the report did not serialise: {e}")))
+        .and_then(|bytes| studio_core::atomic_file::write_atomic(&path, &bytes));
     if let Err(e) = written {
-        tracing::warn!(path = %path.display(), "keeping the recovery report: {e}");
+        tracing::warn!(path = %path.display(), "keeping the recovery report: {}", e.chain());
     }
 }
 

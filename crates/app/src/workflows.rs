@@ -3,7 +3,7 @@
 //! `STUDIO_WORKFLOWS_DIR`) wins so people can bring their own.
 
 use std::path::{Path, PathBuf};
-use studio_error::{Error, Result};
+use studio_error::Result;
 
 const MANIFEST: &str = include_str!("../../../workflows/steadydancer.toml");
 const WORKFLOW: &str = include_str!("../../../workflows/steadydancer.json");
@@ -22,12 +22,8 @@ pub fn default_manifest(data_dir: &Path) -> Result<PathBuf> {
     ] {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-            std::fs::write(&path, text).map_err(|e| {
-                Error::io(
-                    &format!("write the bundled workflow to {}", path.display()),
-                    e,
-                )
-            })?;
+            // Atomic: a torn manifest or lock would fail every later render and clean-up.
+            studio_core::atomic_file::write_atomic(&path, text.as_bytes())?;
         }
     }
     Ok(dir.join("steadydancer.toml"))

@@ -191,6 +191,34 @@ impl Settings {
             .with_source(e)
         })
     }
+
+    /// What clean-up reads (quit, the crash guard, start-up recovery): a damaged file must not
+    /// stop a pod from being terminated, so it means the defaults here, with a log line.
+    pub fn load_or_default(data_dir: &Path) -> Self {
+        Self::load(data_dir).unwrap_or_else(|e| {
+            tracing::warn!("using default settings: {}", e.chain());
+            Self::default()
+        })
+    }
+
+    /// Writes the file in one step (see `atomic_file`): a crash mid-save never leaves a torn
+    /// file that the next start cannot read.
+    pub fn save(&self, data_dir: &Path) -> Result<()> {
+        let path = super::paths::settings_file(data_dir);
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::internal(format!("settings did not serialise: {e}")))?;
+        super::paths::ensure_dir(data_dir)?;
+        super::atomic_file::write_atomic(&path, &bytes).map_err(|e| {
+            Error::new(
+                "settings.store",
+                format!(
+                    "Your preferences could not be saved to {}. Check that the app's data folder is writable and the disk is not full.",
+                    path.display()
+                ),
+            )
+            .with_source(e)
+        })
+    }
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {
@@ -302,5 +330,18 @@ mod tests {
             Settings::load(dir.path()).expect_err("corrupt").code(),
             "settings.corrupt"
         );
+        assert_eq!(Settings::load_or_default(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn save_writes_what_load_reads() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Settings {
+            demo_mode: true,
+            budget_usd: Some(2.5),
+            ..Settings::default()
+        };
+        s.save(dir.path()).expect("save");
+        assert_eq!(Settings::load(dir.path()).expect("load"), s);
     }
 }
