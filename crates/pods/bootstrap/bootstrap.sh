@@ -119,8 +119,9 @@ present() {
   fi
   [ "$hs" = "$XS" ]
 }
+# progress [CURRENT]: the models event; CURRENT defaults to the file started last
 progress() {
-  pn=0 pd=0 pb=0 pt=0
+  pc=${1-$(cat "$W/current" 2>/dev/null)} pn=0 pd=0 pb=0 pt=0
   while read -r pk pf pz _ <&4; do
     pn=$((pn + 1))
     if [ -f "$W/ok.$pk" ]; then
@@ -129,13 +130,13 @@ progress() {
       pt=$((pt + pz)) pb=$((pb + $(size "$M/$pf.part")))
     fi
   done 4<"$W/list"
-  ev "\"event\":\"models\",\"done_files\":$pd,\"files\":$pn,\"done_bytes\":$pb,\"total_bytes\":$pt,\"current\":\"$(js "$(cat "$W/current" 2>/dev/null)")\""
+  ev "\"event\":\"models\",\"done_files\":$pd,\"files\":$pn,\"done_bytes\":$pb,\"total_bytes\":$pt,\"current\":\"$(js "$pc")\""
 }
-hv() { tr -d '\r"' <"$H" | grep -i "^$1:" | head -n 1 | sed 's/^[^:]*:[[:space:]]*//;s/^W\///'; }
+hv() { tr -d '\r"' 2>/dev/null <"$H" | grep -i "^$1:" | head -n 1 | sed 's/^[^:]*:[[:space:]]*//;s/^W\///'; }
 fetch() { # K DEST SIZE SHA REV REPO PATH
   plan "$2" "$3" "$4" "$5"
   echo "$2" >"$W/current"
-  progress
+  progress "$2"
   mkdir -p "$(dirname "$F")"
   u=${SDS_HF_BASE:-https://huggingface.co}/$6/resolve/$R/$7 H=$W/hdr.$1 a=0 rc= et= ls=
   while :; do
@@ -184,7 +185,7 @@ fetch() { # K DEST SIZE SHA REV REPO PATH
     ev "\"event\":\"pinned\",\"file\":\"$(js "$2")\",\"revision\":\"$(js "${rc:-$R}")\",\"sha256\":\"$h\",\"size\":$z"
   fi
   : >"$W/ok.$1"
-  progress
+  progress "$2"
 }
 worker() {
   WK=$1
@@ -202,11 +203,13 @@ while read -r k d z s r p q <&3; do
   [ -n "$q" ] || die input "bad SDS_MODELS line: $d $z $s $r $p"
   plan "$d" "$z" "$s" "$r"
   if present; then : >"$W/ok.$k"; else
-    todo=$((todo + 1)) need=$((need + ${XZ:-$z} - $(size "$F.part")))
+    todo=$((todo + 1)) m=$((${XZ:-$z} - $(size "$F.part")))
+    [ "$m" -gt 0 ] && need=$((need + m))
   fi
 done 3<"$W/list"
 mkdir -p "$M"
-free=$(($(df -Pk "$M" | awk 'NR == 2 { print $4 }') * 1024))
+free=$(df -Pk "$M" | awk 'NR == 2 { print $4 }')
+free=$((${free:-0} * 1024))
 [ "$need" -le "$free" ] ||
   die disk "the models need $need more bytes but only $free are free under $S; use a larger volume or container disk"
 stage models "$todo of $(grep -c . "$W/list") files to download, $need bytes"
@@ -234,9 +237,9 @@ if [ -f "$W/failed" ]; then
   kill $WP $(cat "$W"/curl.* 2>/dev/null) 2>/dev/null
   die "$(sed -n 1p "$W/failed")" "$(sed -n 2p "$W/failed")"
 fi
-wait
-: >"$W/current"
-progress
+# shellcheck disable=SC2086
+wait $WP
+progress ""
 
 # --- ComfyUI, as a child so that its end is reported instead of restarting the container
 stage start "ComfyUI on port ${SDS_PORT:-8188}"
