@@ -10,17 +10,23 @@ pub const SETTINGS_FILE: &str = "settings.json";
 pub fn data_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => directories::ProjectDirs::from("io", "SteadyDancer", "SteadyDancer Studio")
-            .map(|p| p.data_dir().to_path_buf())
-            .ok_or_else(|| {
-                Error::new(
-                    "config.no_data_dir",
-                    format!("No home folder was found for app data. Set {DATA_DIR_ENV} to a folder the app may use."),
-                )
-            })?,
+        None => platform_data_dir().ok_or_else(|| {
+            Error::new(
+                "config.no_data_dir",
+                format!("No home folder was found for app data. Set {DATA_DIR_ENV} to a folder the app may use."),
+            )
+        })?,
     };
     ensure_dir(&dir)?;
     Ok(dir)
+}
+
+/// The platform's data folder for the app, whatever `STUDIO_DATA_DIR` says; not created.
+/// On Linux the `directories` crate lower-cases the name and drops its spaces, so the README
+/// names it from here (see the `readme_names_the_data_folder` test).
+pub fn platform_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("io", "SteadyDancer", "SteadyDancer Studio")
+        .map(|p| p.data_dir().to_path_buf())
 }
 
 pub fn ensure_dir(dir: &Path) -> Result<()> {
