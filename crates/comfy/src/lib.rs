@@ -12,6 +12,7 @@ mod readiness;
 mod render;
 mod template;
 mod upload;
+mod validate;
 
 pub use client::{ClientConfig, ComfyClient, QueuedPrompt};
 pub use download::{OutputFile, outputs_of, safe_file_name};
@@ -24,3 +25,4 @@ pub use readiness::{Readiness, choices, missing_models, missing_nodes};
 pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render, verify_download};
 pub use template::{check_value, fill, parse_param};
 pub use tokio_util::sync::CancellationToken;
+pub use validate::{Problem, check_workflow, problems_to_result};
