@@ -113,7 +113,7 @@ impl Ctx {
         *cur = (to, now);
         drop(cur);
         tracing::info!(job = %self.id, from = from.as_str(), to = to.as_str(), "stage");
-        (self.events)(JobEvent::Stage {
+        self.emit(JobEvent::Stage {
             job_id: self.id.clone(),
             stage: to,
             previous: Some(from),
@@ -132,8 +132,9 @@ impl Ctx {
         }
     }
 
+    /// A sink that panics (the UI's channel, a test's) loses the event, not the job's clean-up.
     pub fn emit(&self, e: JobEvent) {
-        (self.events)(e);
+        crate::unwind::ignore_panic("an event sink", || (self.events)(e));
     }
 }
 

@@ -9,6 +9,7 @@ use crate::journal::{Journal, now_ms};
 use crate::record::JobRecord;
 use crate::spec::{JobSpec, Target};
 use crate::stage::Stage;
+use crate::unwind::catch_panic;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -191,7 +192,7 @@ impl Engine {
             rec.created_ms,
         );
         let live = Live::new(cancel);
-        let result = self.drive(&ctx, &rec.spec, &live).await;
+        let result = catch_panic(self.drive(&ctx, &rec.spec, &live)).await;
         self.finish(&ctx, &live, result).await
     }
 
@@ -270,7 +271,7 @@ impl Engine {
             let _ = std::fs::create_dir_all(dir);
         }
         // A missing thumbnail is cosmetic: the result still goes in the gallery.
-        let thumbnail = match self.media.thumbnail(&video, &thumb_path).await {
+        let thumbnail = match catch_panic(self.media.thumbnail(&video, &thumb_path)).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(job = %ctx.id, error = %e.chain(), "no thumbnail");

@@ -57,11 +57,13 @@ pub(crate) fn start(a: MeterArgs) -> AbortOnDrop {
 fn tick(a: &MeterArgs) -> f64 {
     let elapsed_secs = (now_ms() - a.pod.created_ms) as f64 / 1000.0;
     let usd = cost_for(a.pod.rate_usd_per_hour, elapsed_secs);
-    (a.events)(JobEvent::Cost {
-        job_id: a.job_id.clone(),
-        usd,
-        rate_usd_per_hour: a.pod.rate_usd_per_hour,
-        elapsed_secs,
+    crate::unwind::ignore_panic("an event sink", || {
+        (a.events)(JobEvent::Cost {
+            job_id: a.job_id.clone(),
+            usd,
+            rate_usd_per_hour: a.pod.rate_usd_per_hour,
+            elapsed_secs,
+        })
     });
     usd
 }

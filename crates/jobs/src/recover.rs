@@ -9,6 +9,7 @@ use crate::events::{ErrorInfo, EventSink, JobEvent};
 use crate::journal::now_ms;
 use crate::record::JobRecord;
 use crate::stage::Stage;
+use crate::unwind::catch_panic;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -58,7 +59,8 @@ impl Engine {
             }
             let from = rec.stage;
             let id = rec.id.clone();
-            let settled = self.settle(rec, cancel.clone(), events.clone()).await;
+            // One job's panic leaves it for the next recovery, never the others unsettled.
+            let settled = catch_panic(self.settle(rec, cancel.clone(), events.clone())).await;
             let job = self.journal.get(&id)?;
             out.push(Recovered {
                 job_id: id,
@@ -94,9 +96,14 @@ impl Engine {
                 self.start_meter(&ctx, pod, rec.spec.budget_usd, &live);
             }
             let prompt = rec.prompt_id.clone().unwrap_or_default();
-            let result = self
-                .follow_and_fetch(&ctx, server.as_ref(), &prompt, &rec.spec.out_dir, &live)
-                .await;
+            let result = catch_panic(self.follow_and_fetch(
+                &ctx,
+                server.as_ref(),
+                &prompt,
+                &rec.spec.out_dir,
+                &live,
+            ))
+            .await;
             return self.finish(&ctx, &live, result).await.map(|_| ());
         }
         // Not resumable: end the pod, then name the outcome the journal supports.

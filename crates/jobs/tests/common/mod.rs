@@ -127,6 +127,11 @@ impl Rig {
 
     /// A fresh engine over the same files, as a restarted app would build it.
     pub fn engine(&self) -> Engine {
+        self.engine_with_media(Arc::new(StudioMedia::default()))
+    }
+
+    /// As [`Rig::engine`], with the test's own media backend (to inject faults).
+    pub fn engine_with_media(&self, media: Arc<dyn studio_jobs::MediaPrep>) -> Engine {
         let client = RunPodClient::with_policy(
             self.runpod.api_url(),
             Sensitive::new(self.runpod.api_key().to_string()),
@@ -165,7 +170,7 @@ impl Rig {
         Engine::new(
             journal,
             Arc::new(ComfyConnector::new(ClientConfig::fast())),
-            Arc::new(StudioMedia::default()),
+            media,
             config,
         )
         .with_pods(Arc::new(pods))
