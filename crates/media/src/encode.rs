@@ -55,6 +55,10 @@ pub(crate) struct Mp4Writer {
 
 impl Mp4Writer {
     pub fn create(path: &Path, width: u32, height: u32, rate: Rational) -> Result<Self> {
+        // ffmpeg-next panics on a name that is not UTF-8 (a data folder can have one).
+        if path.to_str().is_none() {
+            return Err(err::path_not_utf8(path));
+        }
         let mut output = format::output_as(path, "mp4").map_err(|e| {
             Error::io(
                 &format!("write {}", path.display()),
@@ -82,6 +86,8 @@ impl Mp4Writer {
         let mut options = Dictionary::new();
         // The index goes first so the pod (and any player) can start reading at once.
         options.set("movflags", "+faststart");
+        // No "encoder" tag and no creation time: the upload says nothing about this computer.
+        options.set("fflags", "+bitexact");
         output
             .write_header_with(options)
             .map_err(|e| failed("starting the MP4 file", e))?;

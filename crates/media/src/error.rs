@@ -11,6 +11,10 @@ pub const NO_VIDEO_STREAM: &str = "media.no_video_stream";
 pub const UNSUPPORTED_CODEC: &str = "media.unsupported_codec";
 pub const NO_H264_ENCODER: &str = "media.no_h264_encoder";
 pub const ENCODE_FAILED: &str = "media.encode_failed";
+pub const PATH_NOT_UTF8: &str = "media.path_not_utf8";
+pub const NOT_LOCAL: &str = "media.not_local";
+pub const PLAYLIST: &str = "media.playlist";
+pub const TOO_LARGE: &str = "media.too_large";
 
 const EXPORT_AGAIN: &str = "Export it again as MP4 (H.264) or JPEG/PNG.";
 
@@ -34,7 +38,7 @@ pub(crate) fn not_media(path: &Path) -> Error {
     Error::new(
         NOT_MEDIA,
         format!(
-            "{} is not a picture or a video FFmpeg can read. {EXPORT_AGAIN}",
+            "{} is not a picture or a video in a format this app reads (MP4, MOV, WebM, MKV, AVI, MPEG-TS; JPEG, PNG, WebP, GIF, BMP). {EXPORT_AGAIN}",
             name(path)
         ),
     )
@@ -66,6 +70,47 @@ pub(crate) fn unsupported_codec(path: &Path, codec: &str) -> Error {
         UNSUPPORTED_CODEC,
         format!(
             "{} uses the format \"{codec}\", which this app cannot decode. {EXPORT_AGAIN}",
+            name(path)
+        ),
+    )
+}
+
+pub(crate) fn path_not_utf8(path: &Path) -> Error {
+    Error::new(
+        PATH_NOT_UTF8,
+        format!(
+            "The name of {} contains characters that are not valid text (UTF-8), which FFmpeg cannot open. Rename the file (or its folder), for example to dance.mp4 or photo.jpg, and pick it again.",
+            path.display()
+        ),
+    )
+}
+
+pub(crate) fn not_local(path: &Path) -> Error {
+    Error::new(
+        NOT_LOCAL,
+        format!(
+            "{} is a network address; only files on this computer can be used. Download the file first, then pick the downloaded copy.",
+            path.display()
+        ),
+    )
+}
+
+pub(crate) fn playlist(path: &Path, kind: &str) -> Error {
+    Error::new(
+        PLAYLIST,
+        format!(
+            "{} is {kind}: a text list pointing at other files, not a video or a photo. Pick the video or photo file itself.",
+            name(path)
+        ),
+    )
+}
+
+/// `what` names the measure that is over, e.g. "16000x16000 pixels".
+pub(crate) fn too_large(path: &Path, what: &str, limit: &str, shrink: &str) -> Error {
+    Error::new(
+        TOO_LARGE,
+        format!(
+            "{} is too large to check safely ({what}; the limit is {limit}). {shrink}",
             name(path)
         ),
     )

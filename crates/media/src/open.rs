@@ -11,6 +11,7 @@ use ffmpeg_next as ff;
 use studio_error::{Error, Result};
 
 use crate::error as err;
+use crate::{ffopen, guard};
 
 /// Longest a probe or a thumbnail may spend inside FFmpeg before the file is called damaged.
 pub(crate) const PROBE_BUDGET: Duration = Duration::from_secs(15);
@@ -31,22 +32,26 @@ pub(crate) fn file_size(path: &Path) -> Result<u64> {
 }
 
 /// Opens `path`; `interrupt` returning true aborts any FFmpeg I/O in progress (a deadline for
-/// probes, the cancel flag for long jobs).
+/// probes, the cancel flag for long jobs). Only local files in the containers of
+/// `guard::FORMATS`; a photo whose header is over the size limit is refused unread.
 pub(crate) fn open(path: &Path, interrupt: impl FnMut() -> bool + Send + 'static) -> Result<Input> {
     crate::init();
+    let url = guard::ffmpeg_path(path)?;
     if file_size(path)? == 0 {
         return Err(err::not_media(path));
     }
-    match ff::format::input_with_interrupt(path, interrupt) {
+    guard::check_photo_header(path)?;
+    match ffopen::open_input(&url, guard::open_options(), guard::MAX_PIXELS, interrupt) {
         Ok(input) => Ok(input),
         Err(ff::Error::Exit) => Err(err::corrupt(path, "reading it took too long")),
-        Err(e) => match sniff(path) {
+        Err(e) => match (guard::playlist_kind(path), sniff(path)) {
+            (Some(kind), _) => Err(err::playlist(path, kind).with_source(e)),
             // A file that starts like a known container but cannot be opened was cut short or
             // damaged (a half-copied MP4 has no index); anything else is simply not media.
-            Some(kind) => {
+            (None, Some(kind)) => {
                 Err(err::corrupt(path, &format!("the {kind} data is incomplete")).with_source(e))
             }
-            None => Err(err::not_media(path).with_source(e)),
+            (None, None) => Err(err::not_media(path).with_source(e)),
         },
     }
 }
@@ -83,15 +88,9 @@ fn sniff(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// Index of the stream that carries the pictures (cover art attached to sound files does not count).
+/// Index of the stream that carries the pictures (cover art attached to sound files does not
+/// count), once its declared size is known to be within the limits.
 pub(crate) fn video_stream(input: &Input, path: &Path) -> Result<usize> {
-    if matches!(
-        input.format().name(),
-        "tty" | "bin" | "xbin" | "adf" | "idf"
-    ) {
-        // FFmpeg renders any text file as "ANSI art"; nobody means that as a video.
-        return Err(err::not_media(path));
-    }
     let picture = input.streams().find(|s| {
         s.parameters().medium() == media::Type::Video
             && !s
@@ -99,10 +98,35 @@ pub(crate) fn video_stream(input: &Input, path: &Path) -> Result<usize> {
                 .contains(ff::format::stream::Disposition::ATTACHED_PIC)
     });
     match picture {
-        Some(s) => Ok(s.index()),
+        Some(s) => {
+            check_declared_size(&s, input.duration(), path)?;
+            Ok(s.index())
+        }
         None if input.streams().count() == 0 => Err(err::not_media(path)),
         None => Err(err::no_video_stream(path)),
     }
+}
+
+/// The size the container states, before a frame is decoded. Unknown sizes (0) pass: the
+/// decoders' pixel cap still holds.
+fn check_declared_size(stream: &ff::Stream<'_>, container_us: i64, path: &Path) -> Result<()> {
+    let (width, height) = ffopen::declared_size(&stream.parameters());
+    let frames = if stream.frames() > 0 {
+        stream.frames() as u64
+    } else {
+        let rate = f64::from(stream.avg_frame_rate());
+        let secs = if stream.duration() > 0 {
+            stream.duration() as f64 * f64::from(stream.time_base())
+        } else {
+            container_us.max(0) as f64 / 1e6
+        };
+        if rate.is_finite() && rate > 0.0 {
+            (secs * rate) as u64
+        } else {
+            0
+        }
+    };
+    guard::check_video(path, width, height, frames)
 }
 
 pub(crate) fn codec_name(id: codec::Id) -> &'static str {
@@ -131,6 +155,7 @@ pub(crate) fn open_decoder(
     }
     let mut ctx = codec::context::Context::from_parameters(params)
         .map_err(|e| err::unsupported_codec(path, codec_name(id)).with_source(e))?;
+    ffopen::limit_pixels(&mut ctx, guard::MAX_PIXELS);
     if threads != 1 {
         ctx.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,

@@ -18,8 +18,8 @@ const PTS_SAMPLE: usize = 240;
 /// and reports its facts. Bounded in time: see `open::PROBE_BUDGET`.
 #[tracing::instrument(level = "info", skip_all, fields(path = %path.display()))]
 pub fn probe(path: &Path) -> Result<MediaFacts> {
-    let file_size = open::file_size(path)?;
     let mut input = open::open_with_budget(path, open::PROBE_BUDGET)?;
+    let file_size = open::file_size(path)?;
     let index = open::video_stream(&input, path)?;
     let stream_rotation = open::rotation(&input, index);
     let format_name = input.format().name().to_owned();

@@ -4,6 +4,9 @@
 mod checks;
 mod fixtures;
 mod frames;
+mod hostile;
+mod huge_png;
+mod metadata;
 mod normalise;
 mod probe;
 mod thumbnail;
