@@ -9,7 +9,8 @@ use std::time::Duration;
 use studio_core::settings;
 use studio_runpod::{Cloud, CreateGpu, CreatePodRequest, Mounts, NetworkMount};
 
-/// Every pod the app makes carries this prefix; the orphan sweep only touches such pods.
+/// Every pod the app makes carries this prefix, then (since install ids) the install id of the
+/// data folder that made it: `sds-<install>-<random>`. Older pods are `sds-<random>`.
 pub const NAME_PREFIX: &str = "sds-";
 pub const COMFY_PORT: u16 = 8188;
 
@@ -131,7 +132,11 @@ impl PodSpec {
             } else {
                 Cloud::Secure
             },
-            data_center_ids: settings.network_volume_data_center.iter().cloned().collect(),
+            data_center_ids: settings
+                .network_volume_data_center
+                .iter()
+                .cloned()
+                .collect(),
             max_lifetime: Duration::from_secs_f64(settings.pod_max_lifetime_hours * 3600.0),
             ..base
         }
@@ -194,6 +199,25 @@ pub fn new_pod_name() -> String {
     format!("{NAME_PREFIX}{}", &id[..8])
 }
 
+/// As [`new_pod_name`], carrying `install` (see `studio_core::install`) when known, so the
+/// sweeps of other installs on the same account leave the pod alone.
+pub fn new_pod_name_for(install: Option<&str>) -> String {
+    match install {
+        Some(install) => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            format!("{NAME_PREFIX}{install}-{}", &id[..8])
+        }
+        None => new_pod_name(),
+    }
+}
+
+/// The install id a pod name carries; `None` for old-format names and others' pods.
+pub fn name_install(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(NAME_PREFIX)?;
+    let (install, random) = rest.split_once('-')?;
+    (studio_core::install::is_install_id(install) && !random.is_empty()).then_some(install)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,7 +264,10 @@ mod tests {
             ..spec
         };
         assert!(spec.arms_deadman());
-        assert_eq!(spec.create_request("sds-x", "g", None).args.as_deref(), Some("/start.sh"));
+        assert_eq!(
+            spec.create_request("sds-x", "g", None).args.as_deref(),
+            Some("/start.sh")
+        );
     }
 
     #[test]
@@ -270,7 +297,23 @@ mod tests {
             ..s
         };
         let spec = PodSpec::from_settings(&own, &lock);
-        assert!(!spec.bootstrap && spec.image == "me/img:1" && !spec.env.contains_key("SDS_MODELS"));
+        assert!(
+            !spec.bootstrap && spec.image == "me/img:1" && !spec.env.contains_key("SDS_MODELS")
+        );
+    }
+
+    #[test]
+    fn names_carry_the_install_id() {
+        let name = new_pod_name_for(Some("0a1b2c3d"));
+        assert!(
+            name.starts_with("sds-0a1b2c3d-") && name.len() == 21,
+            "{name}"
+        );
+        assert_eq!(name_install(&name), Some("0a1b2c3d"));
+        assert_eq!(name_install(&new_pod_name()), None, "old format");
+        assert_eq!(name_install("sds-guard-left"), None);
+        assert_eq!(name_install("someone-0a1b2c3d-x"), None);
+        assert_eq!(new_pod_name_for(None).len(), 12);
     }
 
     #[test]
@@ -285,7 +328,10 @@ mod tests {
     fn network_volume_becomes_a_mount() {
         let spec = PodSpec::pinned(&EnvLock::bundled(), Some("vol_1".to_string()));
         let req = spec.create_request("sds-x", "NVIDIA H100 PCIe", None);
-        assert_eq!(req.disk, DISK_WITH_VOLUME_GB, "the environment lives on the volume");
+        assert_eq!(
+            req.disk, DISK_WITH_VOLUME_GB,
+            "the environment lives on the volume"
+        );
         let m = req.mounts.expect("mount");
         assert_eq!(m.network[0].volume_id, "vol_1");
         assert_eq!(m.network[0].path, "/workspace");
