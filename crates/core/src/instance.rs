@@ -62,7 +62,9 @@ pub fn acquire_as(data_dir: &Path, wait: Duration, holder: &str) -> Result<Insta
 
 fn refusal(file: &mut File, me: &str) -> Error {
     let mut held_by = String::new();
-    let _ = file.rewind().and_then(|_| file.read_to_string(&mut held_by));
+    let _ = file
+        .rewind()
+        .and_then(|_| file.read_to_string(&mut held_by));
     let held_by = held_by.trim();
     let app_holds = held_by.is_empty() || held_by.starts_with(APP_HOLDER);
     let message = match (me == APP_HOLDER, app_holds) {

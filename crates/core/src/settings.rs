@@ -268,7 +268,10 @@ mod tests {
             pod_image: " ".into(),
             ..Settings::default()
         };
-        assert_eq!(bad.validated().expect_err("image").code(), "settings.bad_image");
+        assert_eq!(
+            bad.validated().expect_err("image").code(),
+            "settings.bad_image"
+        );
         let bad = Settings {
             budget_usd: Some(0.0),
             ..Settings::default()
@@ -323,7 +326,10 @@ mod tests {
         .expect("write");
         let s = Settings::load(dir.path()).expect("load");
         assert_eq!(s.pod_image, "custom:2");
-        assert!(!s.own_image, "an old file's image does not replace the pinned environment");
+        assert!(
+            !s.own_image,
+            "an old file's image does not replace the pinned environment"
+        );
         assert_eq!(s.gpu_ids, Settings::default().gpu_ids);
         std::fs::write(dir.path().join("settings.json"), "{not json").expect("write");
         assert_eq!(

@@ -6,7 +6,7 @@ use crate::dropguard::TerminateOnDrop;
 use crate::events::{CostMeter, Stage};
 use crate::manager::{Created, PodManager, Track, codes};
 use crate::probe::ReadinessProbe;
-use crate::spec::{PodSpec, new_pod_name};
+use crate::spec::{PodSpec, new_pod_name_for};
 use std::collections::HashMap;
 use std::time::Instant;
 use studio_error::{Error, Result};
@@ -59,7 +59,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                     return Err(cancelled());
                 }
                 attempt += 1;
-                let name = new_pod_name();
+                let name = new_pod_name_for(self.config.install_id.as_deref());
                 let estimate = prices.get(gpu).copied().unwrap_or(0.0);
                 self.journal().record_intent(&name, gpu, estimate)?;
                 track.emit(

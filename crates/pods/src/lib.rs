@@ -22,6 +22,6 @@ pub use journal::{Journal, JournalPod};
 pub use lock::EnvLock;
 pub use manager::{Deadlines, LifecycleConfig, PodManager, ReadyPod, codes};
 pub use probe::ReadinessProbe;
-pub use spec::{COMFY_PORT, NAME_PREFIX, PodSpec, new_pod_name};
+pub use spec::{COMFY_PORT, NAME_PREFIX, PodSpec, name_install, new_pod_name, new_pod_name_for};
 pub use sweep::{PodView, SweptPod};
 pub use teardown::Terminated;

@@ -68,6 +68,9 @@ pub struct LifecycleConfig {
     pub create_retry_delay: Duration,
     /// How long to wait for RunPod to confirm a termination.
     pub terminate_timeout: Duration,
+    /// This data folder's install id, put in every pod name. Pods named with another install's
+    /// id are never swept; with `None` only the pods the journal knows count as ours.
+    pub install_id: Option<String>,
 }
 
 impl LifecycleConfig {
@@ -80,6 +83,7 @@ impl LifecycleConfig {
             create_retries: 2,
             create_retry_delay: Duration::from_secs(3),
             terminate_timeout: Duration::from_secs(120),
+            install_id: None,
         }
     }
 }

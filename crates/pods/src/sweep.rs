@@ -1,11 +1,13 @@
 //! Our pods as RunPod lists them (name prefix), with live cost from the journal's captured
-//! rate, and the orphan sweep: pods of ours that no live job owns are terminated.
+//! rate, and the orphan sweep: pods of ours that no live job owns are terminated. "Ours" is
+//! this install's: named with its install id, or known to its journal (older names). Pods of
+//! other installs on the same account are listed, marked, and never swept.
 
 use crate::events::Reporter;
 use crate::journal::{JournalPod, states};
 use crate::manager::PodManager;
 use crate::probe::ReadinessProbe;
-use crate::spec::NAME_PREFIX;
+use crate::spec::{NAME_PREFIX, name_install};
 use serde::Serialize;
 use std::collections::HashSet;
 use studio_error::Result;
@@ -26,6 +28,9 @@ pub struct PodView {
     /// The readiness stage the journal last recorded.
     pub stage: Option<String>,
     pub owner: Option<String>,
+    /// Started by another install (another computer or data folder) on the same account:
+    /// shown, but only terminated when the user picks it.
+    pub other_install: bool,
 }
 
 /// A pod the sweep terminated (or failed to).
@@ -36,7 +41,7 @@ pub struct SweptPod {
     pub error: Option<String>,
 }
 
-fn view(pod: &Pod, row: Option<&JournalPod>, now: OffsetDateTime) -> PodView {
+fn view(pod: &Pod, row: Option<&JournalPod>, ours: bool, now: OffsetDateTime) -> PodView {
     let (rate, uptime, cost) = match row {
         Some(r) if r.created_at.is_some() => {
             let secs = r.billed_seconds(now);
@@ -61,6 +66,7 @@ fn view(pod: &Pod, row: Option<&JournalPod>, now: OffsetDateTime) -> PodView {
         cost_usd: cost,
         stage: row.and_then(|r| r.stage.clone()),
         owner: row.and_then(|r| r.owner.clone()),
+        other_install: !ours,
     }
 }
 
@@ -91,12 +97,27 @@ impl<P: ReadinessProbe> PodManager<P> {
                 _ => {}
             }
         }
+        let mine = self.config.install_id.as_deref();
         let mut out = Vec::with_capacity(pods.len());
         for pod in &pods {
-            let row = journal.by_pod_id(&pod.id)?;
-            out.push(view(pod, row.as_ref(), now));
+            let row = match journal.by_pod_id(&pod.id)? {
+                Some(row) => Some(row),
+                None => journal.get(&pod.name)?,
+            };
+            let ours = row.is_some() || (mine.is_some() && name_install(&pod.name) == mine);
+            out.push(view(pod, row.as_ref(), ours, now));
         }
         Ok(out)
+    }
+
+    /// This install's pods only (see the module note).
+    pub async fn list_ours(&self) -> Result<Vec<PodView>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|v| !v.other_install)
+            .collect())
     }
 
     /// Pods of ours that no live job owns: `owned` holds the pod ids of live jobs, and pods
@@ -104,7 +125,7 @@ impl<P: ReadinessProbe> PodManager<P> {
     pub async fn orphans(&self, owned: &HashSet<String>) -> Result<Vec<PodView>> {
         let active = self.active_pods();
         Ok(self
-            .list()
+            .list_ours()
             .await?
             .into_iter()
             .filter(|v| !owned.contains(&v.pod_id) && !active.contains(&v.pod_id))
@@ -142,11 +163,15 @@ impl<P: ReadinessProbe> PodManager<P> {
         Ok(out)
     }
 
-    /// "Terminate all" on the Pods screen and at app exit: every pod of ours, in use or not.
+    /// "Terminate all" on the Pods screen: every pod of ours, in use or not. One failure does
+    /// not stop the others; each pod's outcome is in the list.
     #[tracing::instrument(skip(self, reporter))]
     pub async fn terminate_all(&self, reporter: &Reporter) -> Result<Vec<SweptPod>> {
         let mut out = Vec::new();
-        for mut v in self.list().await? {
+        for mut v in self.list_ours().await? {
+            if v.status == PodStatus::Terminated {
+                continue;
+            }
             let result = self.terminate(&v.pod_id, reporter).await;
             if let Ok(Some(c)) = result.as_ref().map(|t| t.cost_usd) {
                 v.cost_usd = Some(c);

@@ -3,15 +3,21 @@
 
 mod common;
 
-use common::rig;
+use common::{rig, rig_with};
 use std::collections::HashSet;
 use studio_pods::{Journal, journal::states};
 
+const INSTALL: &str = "0a1b2c3d";
+
 #[tokio::test]
 async fn sweep_terminates_orphans_of_ours_only() {
-    let r = rig().await;
-    let orphan = r.standin.inject_pod("sds-orphan01", "NVIDIA H100 PCIe");
-    let owned = r.standin.inject_pod("sds-owned001", "NVIDIA H100 PCIe");
+    let r = rig_with(|c| c.install_id = Some(INSTALL.into())).await;
+    let orphan = r
+        .standin
+        .inject_pod("sds-0a1b2c3d-orphan01", "NVIDIA H100 PCIe");
+    let owned = r
+        .standin
+        .inject_pod("sds-0a1b2c3d-owned001", "NVIDIA H100 PCIe");
     let foreign = r
         .standin
         .inject_pod("someone-elses", "NVIDIA GeForce RTX 4090");
@@ -118,7 +124,7 @@ async fn the_sweep_never_takes_a_pod_this_app_is_using() {
 
 #[tokio::test]
 async fn terminate_all_takes_pods_in_use_too() {
-    let r = rig().await;
+    let r = rig_with(|c| c.install_id = Some(INSTALL.into())).await;
     let ready = r
         .manager
         .start(
@@ -128,10 +134,98 @@ async fn terminate_all_takes_pods_in_use_too() {
         )
         .await
         .unwrap();
-    let other = r.standin.inject_pod("sds-other001", "NVIDIA H100 NVL");
+    let other = r
+        .standin
+        .inject_pod("sds-0a1b2c3d-other001", "NVIDIA H100 NVL");
     let done = r.manager.terminate_all(&r.reporter).await.unwrap();
     let ids: HashSet<_> = done.iter().map(|s| s.view.pod_id.clone()).collect();
     assert_eq!(ids, HashSet::from([ready.pod_id.clone(), other]));
     assert!(done.iter().all(|s| s.terminated));
+    r.assert_nothing_billing();
+}
+
+/// Two installs (two computers, or two data folders) on one RunPod account: each one's sweep,
+/// "Terminate all" and orphan list leave the other's pods alone, and list them as such. An
+/// old-format name counts as ours only when our journal knows it.
+#[tokio::test]
+async fn pods_of_other_installs_are_listed_as_such_and_never_swept() {
+    let r = rig_with(|c| c.install_id = Some(INSTALL.into())).await;
+    let mine = r
+        .standin
+        .inject_pod("sds-0a1b2c3d-mine0001", "NVIDIA H100 PCIe");
+    let theirs = r
+        .standin
+        .inject_pod("sds-99999999-theirs01", "NVIDIA H100 PCIe");
+    let old_known = r.standin.inject_pod("sds-oldknown", "NVIDIA H100 PCIe");
+    let old_unknown = r.standin.inject_pod("sds-oldother", "NVIDIA H100 PCIe");
+    {
+        let j = Journal::open(&r.dir.path().join("pods.sqlite")).unwrap();
+        j.record_intent("sds-oldknown", "NVIDIA H100 PCIe", 2.0)
+            .unwrap();
+        j.record_created("sds-oldknown", &old_known, 2.0).unwrap();
+    }
+
+    let listed = r.manager.list().await.unwrap();
+    let other: HashSet<_> = listed
+        .iter()
+        .filter(|v| v.other_install)
+        .map(|v| v.pod_id.clone())
+        .collect();
+    assert_eq!(listed.len(), 4, "every pod with our prefix is listed");
+    assert_eq!(other, HashSet::from([theirs.clone(), old_unknown.clone()]));
+
+    let orphans: HashSet<_> = r
+        .manager
+        .orphans(&HashSet::new())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.pod_id)
+        .collect();
+    assert_eq!(orphans, HashSet::from([mine.clone(), old_known.clone()]));
+
+    let swept = r.manager.sweep(&HashSet::new(), &r.reporter).await.unwrap();
+    assert_eq!(swept.len(), 2, "{swept:?}");
+    let all = r.manager.terminate_all(&r.reporter).await.unwrap();
+    assert!(all.is_empty(), "nothing of ours is left: {all:?}");
+    let billing: HashSet<_> = r
+        .standin
+        .billing()
+        .into_iter()
+        .filter(|b| b.billing)
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(
+        billing,
+        HashSet::from([theirs.clone(), old_unknown.clone()])
+    );
+
+    // The explicit choice: terminating one by id works whoever started it.
+    r.manager.terminate(&theirs, &r.reporter).await.unwrap();
+    r.manager
+        .terminate(&old_unknown, &r.reporter)
+        .await
+        .unwrap();
+    r.assert_nothing_billing();
+}
+
+/// A pod this install starts is named with its install id.
+#[tokio::test]
+async fn started_pods_carry_the_install_id() {
+    let r = rig_with(|c| c.install_id = Some(INSTALL.into())).await;
+    let ready = r
+        .manager
+        .start(
+            &studio_pods::PodSpec::default(),
+            &r.reporter,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(studio_pods::name_install(&ready.name), Some(INSTALL));
+    r.manager
+        .terminate(&ready.pod_id, &r.reporter)
+        .await
+        .unwrap();
     r.assert_nothing_billing();
 }
