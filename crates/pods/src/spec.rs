@@ -297,9 +297,12 @@ mod tests {
             ..s
         };
         let spec = PodSpec::from_settings(&own, &lock);
-        assert!(
-            !spec.bootstrap && spec.image == "me/img:1" && !spec.env.contains_key("SDS_MODELS")
+        assert!(!spec.bootstrap && spec.image == "me/img:1");
+        assert_eq!(
+            spec.env["SDS_MODELS"], "x",
+            "an own image gets the user's variables only"
         );
+        assert!(!spec.env.contains_key("SDS_REPOS"));
     }
 
     #[test]
