@@ -15,10 +15,13 @@ pub const USER_AGENT: &str = concat!("SteadyDancerStudio/", env!("CARGO_PKG_VERS
 #[derive(Debug, Clone)]
 pub struct RunPodClient {
     http: reqwest::Client,
+    /// For log streams: the per-request timeout of `http` would cut a stream that is meant to
+    /// stay open, so this one only bounds connecting; idleness is bounded by the reader.
+    pub(crate) stream_http: reqwest::Client,
     /// Always ends in `/` so relative joins keep the `/v2` prefix.
     base: Url,
-    key: Sensitive<String>,
-    retry: RetryPolicy,
+    pub(crate) key: Sensitive<String>,
+    pub(crate) retry: RetryPolicy,
 }
 
 /// Whether a request may be sent again after a failure that may have reached the server.
@@ -46,18 +49,23 @@ impl RunPodClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let connect = retry
+            .request_timeout
+            .min(std::time::Duration::from_secs(10));
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(retry.request_timeout)
-            .connect_timeout(
-                retry
-                    .request_timeout
-                    .min(std::time::Duration::from_secs(10)),
-            )
+            .connect_timeout(connect)
+            .build()
+            .map_err(|e| Error::internal("Could not set up the HTTP client.").with_source(e))?;
+        let stream_http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(connect)
             .build()
             .map_err(|e| Error::internal("Could not set up the HTTP client.").with_source(e))?;
         Ok(Self {
             http,
+            stream_http,
             base,
             key,
             retry,

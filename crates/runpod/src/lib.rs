@@ -3,12 +3,15 @@
 
 mod client;
 pub mod error;
+mod logs;
 mod retry;
+mod sse;
 pub mod types;
 mod volumes;
 
 pub use client::{DEFAULT_API_URL, RunPodClient, USER_AGENT};
 pub use error::codes;
+pub use logs::{LogConnection, LogLine, LogOptions, LogSource, PodLogs};
 pub use retry::RetryPolicy;
 pub use types::{
     Availability, Cloud, CreateGpu, CreatePodRequest, GpuConfig, GpuPrice, GpuType, Mounts,
