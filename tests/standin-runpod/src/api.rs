@@ -173,6 +173,7 @@ pub async fn create_pod(AxState(shared): AxState<Shared>, body: Bytes) -> Respon
     if let Some(refused) = crate::volumes::refuse_placement(&st, &body, &gpu_id) {
         return refused;
     }
+    let boot = crate::boot::plan(&body, shared.timings(), st.faults.bootstrap_hash_mismatch);
     let id = st.new_id();
     let record = PodRecord {
         id,
@@ -189,6 +190,7 @@ pub async fn create_pod(AxState(shared): AxState<Shared>, body: Bytes) -> Respon
         stopped: false,
         never_ready: st.faults.never_ready,
         vanish_after: st.faults.vanish_after,
+        boot,
     };
     let doc = record.to_json(shared.timings(), now);
     st.pods.push(record);

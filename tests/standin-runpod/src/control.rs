@@ -53,6 +53,7 @@ pub fn insert_pod(shared: &Shared, body: Value) -> String {
         stopped: false,
         never_ready: false,
         vanish_after: None,
+        boot: Default::default(),
     });
     id
 }

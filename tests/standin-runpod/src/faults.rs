@@ -26,6 +26,14 @@ pub struct Faults {
     /// Pods created while set vanish (spot reclaim) this long after create.
     #[serde(with = "opt_millis")]
     pub vanish_after: Option<Duration>,
+    /// Pods created while set run a bootstrap (`SDS_MODELS` in `env`) that reports a hash
+    /// mismatch on its first model file and never gets ComfyUI up.
+    pub bootstrap_hash_mismatch: bool,
+    /// Every log-stream connection is cut (mid-event, without closing the response properly)
+    /// after this many events; a reader must resume with `Last-Event-ID`.
+    pub drop_log_stream_after: Option<u32>,
+    /// `GET /v2/pods/{id}/logs` answers 404, as for a pod whose log RunPod cannot serve.
+    pub logs_unavailable: bool,
     /// Every API response is delayed this long.
     #[serde(with = "opt_millis")]
     pub slow: Option<Duration>,

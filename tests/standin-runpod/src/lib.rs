@@ -6,9 +6,11 @@
 //! a per-pod billing clock, and per-instance fault injection. Start one per test.
 
 pub mod api;
+pub mod boot;
 pub mod catalog;
 mod control;
 pub mod faults;
+mod logs;
 pub mod openapi;
 mod proxy;
 pub mod shared;
@@ -168,6 +170,7 @@ fn router(shared: Shared) -> Router {
         .route("/v2/pods", get(api::list_pods).post(api::create_pod))
         .route("/v2/pods/{id}", get(api::get_pod).delete(api::delete_pod))
         .route("/v2/pods/{id}/action", post(api::pod_action))
+        .route("/v2/pods/{id}/logs", get(logs::stream))
         .route("/v2/catalog/gpus", get(api::list_gpus))
         .route("/v2/catalog/datacenters", get(volumes::list_data_centers))
         .route(

@@ -15,6 +15,8 @@ pub const OPENAPI_ENV: &str = "STUDIO_RUNPOD_OPENAPI";
 #[derive(Debug)]
 pub struct OpenApi {
     schemas: Value,
+    /// `components/parameters`: query and header parameters are checked against their schemas.
+    parameters: Value,
     compiled: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
@@ -65,30 +67,66 @@ impl OpenApi {
                 .pointer("/components/schemas")
                 .cloned()
                 .unwrap_or_else(|| json!({})),
+            parameters: doc
+                .pointer("/components/parameters")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
             compiled: Mutex::new(HashMap::new()),
         }
     }
 
     fn validator(&self, name: &str) -> Result<Arc<jsonschema::Validator>, String> {
-        let mut cache = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = cache.get(name) {
-            return Ok(v.clone());
-        }
         if self.schemas.get(name).is_none() {
             return Err(format!("no schema named {name} in the OpenAPI document"));
         }
-        // A root that refers into its own `components`, so every `$ref` in the document resolves.
+        self.compile(
+            name,
+            json!({"$ref": format!("#/components/schemas/{name}")}),
+        )
+    }
+
+    /// Compiles `schema` once under `key`, inside a root that carries the document's
+    /// `components`, so every `$ref` in the document resolves.
+    fn compile(&self, key: &str, schema: Value) -> Result<Arc<jsonschema::Validator>, String> {
+        let mut cache = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = cache.get(key) {
+            return Ok(v.clone());
+        }
         let root = json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": format!("#/components/schemas/{name}"),
+            "allOf": [schema],
             "components": {"schemas": self.schemas},
         });
         let compiled = Arc::new(
             jsonschema::draft202012::new(&root)
-                .map_err(|e| format!("schema {name} does not compile: {e}"))?,
+                .map_err(|e| format!("schema {key} does not compile: {e}"))?,
         );
-        cache.insert(name.to_string(), compiled.clone());
+        cache.insert(key.to_string(), compiled.clone());
         Ok(compiled)
+    }
+
+    /// Every way `value` breaks the schema of parameter `name` (`components/parameters`),
+    /// prefixed with the parameter's own name as a request would carry it.
+    pub fn check_parameter(&self, name: &str, value: &Value) -> Result<(), Vec<String>> {
+        let Some(param) = self.parameters.get(name) else {
+            return Err(vec![format!(
+                "no parameter named {name} in the OpenAPI document"
+            )]);
+        };
+        let wire = param.get("name").and_then(Value::as_str).unwrap_or(name);
+        let schema = param.get("schema").cloned().unwrap_or_else(|| json!({}));
+        let validator = self
+            .compile(&format!("parameter:{name}"), schema)
+            .map_err(|e| vec![e])?;
+        let errors: Vec<String> = validator
+            .iter_errors(value)
+            .map(|e| format!("{wire}: {e}"))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Every way `value` breaks schema `name`, as JSON-pointer-prefixed messages.

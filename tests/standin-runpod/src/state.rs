@@ -58,6 +58,8 @@ pub struct PodRecord {
     pub stopped: bool,
     pub never_ready: bool,
     pub vanish_after: Option<Duration>,
+    /// What the pod prints while it starts, and when a bootstrap lets ComfyUI answer.
+    pub boot: crate::boot::Boot,
 }
 
 /// One line of the billing clock.
@@ -129,7 +131,19 @@ impl PodRecord {
 
     /// Whether the pod's ComfyUI answers through the proxy right now.
     pub fn comfy_up(&self, t: &Timings, now: Instant) -> bool {
-        !self.never_ready && self.running_for(t, now).is_some_and(|d| d >= t.comfy_ready)
+        if self.never_ready || self.boot.never_ready {
+            return false;
+        }
+        match self.boot.comfy_at {
+            Some(at) => self.running_for(t, now).is_some() && self.since_created(now) >= at,
+            None => self.running_for(t, now).is_some_and(|d| d >= t.comfy_ready),
+        }
+    }
+
+    /// The pod's log lines printed by `now`.
+    pub fn log_printed(&self, now: Instant) -> usize {
+        let age = self.since_created(now);
+        self.boot.lines.partition_point(|l| l.at <= age)
     }
 
     pub fn billing(&self, now: Instant) -> BillingEntry {
