@@ -121,7 +121,8 @@ pub fn estimate(
     let total_secs = startup_secs + generation_secs + model.transfer_secs;
     let later_cost_usd = match cold {
         ColdStart::Pinned { volume: true, .. } => {
-            let later = model.boot_secs + model.comfy_start_secs + generation_secs + model.transfer_secs;
+            let later =
+                model.boot_secs + model.comfy_start_secs + generation_secs + model.transfer_secs;
             Some(cost_for(rate_usd_per_hour, later))
         }
         _ => None,
@@ -172,18 +173,45 @@ mod tests {
     fn the_model_download_is_shown_apart_and_a_volume_pays_it_once() {
         let m = SpeedModel::default();
         let bytes = 33_000_000_000;
-        let plain = estimate(&m, 1.8, 173, 4, ColdStart::Pinned { model_bytes: bytes, volume: false });
+        let plain = estimate(
+            &m,
+            1.8,
+            173,
+            4,
+            ColdStart::Pinned {
+                model_bytes: bytes,
+                volume: false,
+            },
+        );
         // 33 GB at 100 MB/s.
         assert!((plain.download_secs - 330.0).abs() < 1e-9);
         assert!((plain.download_usd - 1.8 * 330.0 / 3600.0).abs() < 1e-12);
         assert!(plain.startup_secs > plain.download_secs + m.install_secs);
-        assert_eq!(plain.later_cost_usd, None, "without a volume every render downloads");
-        let volume = estimate(&m, 1.8, 173, 4, ColdStart::Pinned { model_bytes: bytes, volume: true });
+        assert_eq!(
+            plain.later_cost_usd, None,
+            "without a volume every render downloads"
+        );
+        let volume = estimate(
+            &m,
+            1.8,
+            173,
+            4,
+            ColdStart::Pinned {
+                model_bytes: bytes,
+                volume: true,
+            },
+        );
         let later = volume.later_cost_usd.expect("later renders");
-        assert!((volume.cost_usd - plain.cost_usd).abs() < 1e-12, "the first render pays the same");
+        assert!(
+            (volume.cost_usd - plain.cost_usd).abs() < 1e-12,
+            "the first render pays the same"
+        );
         let saved = volume.cost_usd - later;
         let expected = cost_for(1.8, m.install_secs + plain.download_secs);
-        assert!((saved - expected).abs() < 1e-9, "later renders skip install and download");
+        assert!(
+            (saved - expected).abs() < 1e-9,
+            "later renders skip install and download"
+        );
     }
 
     #[test]

@@ -25,7 +25,11 @@ fn every_required_model_is_in_the_lock_and_every_locked_file_is_used() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
     let manifest = Manifest::load(&dir.join("steadydancer.toml")).unwrap();
     let lock = EnvLock::for_manifest(&dir.join("steadydancer.toml")).unwrap();
-    assert_eq!(lock, EnvLock::bundled(), "the app ships the lock beside the workflow");
+    assert_eq!(
+        lock,
+        EnvLock::bundled(),
+        "the app ships the lock beside the workflow"
+    );
     assert_eq!(lock.workflow, "steadydancer.toml");
 
     let required = manifest.required_models();
@@ -46,9 +50,14 @@ fn every_required_model_is_in_the_lock_and_every_locked_file_is_used() {
             .any(|m| format!("{}/{}", folder_of(&m.class_type), m.file) == l.dest);
         // ONNX keeps large weights in a data file beside the model, loaded with it.
         let sidecar = l.dest.ends_with("_data.bin")
-            && lock.models.iter().any(|o| {
-                o.dest == l.dest.replace("_data.bin", "_model.onnx")
-            });
-        assert!(used || sidecar, "the lock downloads {} which nothing loads", l.dest);
+            && lock
+                .models
+                .iter()
+                .any(|o| o.dest == l.dest.replace("_data.bin", "_model.onnx"));
+        assert!(
+            used || sidecar,
+            "the lock downloads {} which nothing loads",
+            l.dest
+        );
     }
 }

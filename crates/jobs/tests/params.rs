@@ -16,11 +16,19 @@ async fn a_width_off_the_rule_is_refused_before_any_pod_and_at_planning() {
 
     let err = engine.estimate(&spec, 25).await.unwrap_err();
     assert_eq!(err.code(), "manifest.bad_param");
-    assert!(err.message().contains("496") && err.message().contains("512"), "{}", err.message());
+    assert!(
+        err.message().contains("496") && err.message().contains("512"),
+        "{}",
+        err.message()
+    );
 
     let job = engine.submit(&spec, None).unwrap();
     let err = engine
-        .run(&job.id, CancellationToken::new(), Recorder::default().sink())
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "manifest.bad_param");

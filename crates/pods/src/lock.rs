@@ -74,7 +74,9 @@ impl LockModel {
     /// The file name a ComfyUI loader lists: `dest` without its folder (`vae/wanvideo/x` is
     /// `wanvideo/x` in the `vae` folder).
     pub fn loader_value(&self) -> &str {
-        self.dest.split_once('/').map_or(&self.dest, |(_, rest)| rest)
+        self.dest
+            .split_once('/')
+            .map_or(&self.dest, |(_, rest)| rest)
     }
 }
 
@@ -141,25 +143,44 @@ impl EnvLock {
             ))
         };
         if self.lock_version != 1 {
-            return bad(format!("lock_version {} is not supported (1 is).", self.lock_version));
+            return bad(format!(
+                "lock_version {} is not supported (1 is).",
+                self.lock_version
+            ));
         }
         if self.repos.first().map(|r| r.name.as_str()) != Some("ComfyUI") {
             return bad("the first [[repos]] entry must be ComfyUI.".into());
         }
         for r in &self.repos {
             if r.commit.len() != 40 || !r.commit.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return bad(format!("{} must be pinned to a full 40-digit commit.", r.name));
+                return bad(format!(
+                    "{} must be pinned to a full 40-digit commit.",
+                    r.name
+                ));
             }
             if !safe_word(&r.name) || r.url.contains(char::is_whitespace) {
-                return bad(format!("the repository name or address of {} is not usable.", r.name));
+                return bad(format!(
+                    "the repository name or address of {} is not usable.",
+                    r.name
+                ));
             }
         }
         for m in &self.models {
-            let parts_ok = m.dest.split('/').all(|p| !p.is_empty() && p != "." && p != "..");
-            if !parts_ok || !m.dest.contains('/') || [&m.repo, &m.path, &m.dest].iter().any(|s| s.contains(char::is_whitespace)) {
+            let parts_ok = m
+                .dest
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != "..");
+            if !parts_ok
+                || !m.dest.contains('/')
+                || [&m.repo, &m.path, &m.dest]
+                    .iter()
+                    .any(|s| s.contains(char::is_whitespace))
+            {
                 return bad(format!("model {} has an unusable path.", m.dest));
             }
-            if !m.sha256.is_empty() && (m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
+            if !m.sha256.is_empty()
+                && (m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
                 return bad(format!("the SHA-256 of {} is not 64 hex digits.", m.dest));
             }
         }
@@ -192,16 +213,30 @@ impl EnvLock {
     /// the data goes in env so the start command stays small.
     pub fn bootstrap_env(&self) -> BTreeMap<String, String> {
         let lines = |items: Vec<String>| items.join("\n");
-        let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+        let dash = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                s.to_string()
+            }
+        };
         let mut env = BTreeMap::new();
         env.insert("SDS_ROOT".into(), POD_ROOT.into());
         env.insert("SDS_PYTHON".into(), self.image.python.clone());
         env.insert("SDS_LOCK_ID".into(), self.id());
         env.insert(
             "SDS_REPOS".into(),
-            lines(self.repos.iter().map(|r| format!("{} {} {}", r.name, r.commit, r.url)).collect()),
+            lines(
+                self.repos
+                    .iter()
+                    .map(|r| format!("{} {} {}", r.name, r.commit, r.url))
+                    .collect(),
+            ),
         );
-        env.insert("SDS_CONSTRAINTS".into(), lines(self.python.constraints.clone()));
+        env.insert(
+            "SDS_CONSTRAINTS".into(),
+            lines(self.python.constraints.clone()),
+        );
         env.insert("SDS_PIP".into(), lines(self.python.extra.clone()));
         env.insert(
             "SDS_MODELS".into(),
@@ -291,7 +326,11 @@ mod tests {
     #[test]
     fn loader_values_drop_the_folder() {
         let lock = EnvLock::bundled();
-        let vae = lock.models.iter().find(|m| m.dest.starts_with("vae/")).expect("vae");
+        let vae = lock
+            .models
+            .iter()
+            .find(|m| m.dest.starts_with("vae/"))
+            .expect("vae");
         assert_eq!(vae.loader_value(), "wanvideo/Wan2_1_VAE_bf16.safetensors");
     }
 }
