@@ -6,6 +6,7 @@ mod demo;
 pub mod guard;
 pub mod instance;
 mod media_server;
+pub mod model_cache;
 mod modes;
 pub mod plan;
 pub mod pods_view;
@@ -15,6 +16,7 @@ mod workflows;
 
 pub use demo::Demo;
 pub use media_server::MediaServer;
+pub use model_cache::ModelCacheStatus;
 pub use plan::{RenderOptions, RenderPlan};
 pub use pods_view::PodRow;
 pub use pose_preview::{PoseModelsStatus, PreviewEvent, PreviewSink};
