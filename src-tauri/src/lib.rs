@@ -85,6 +85,8 @@ pub fn run() {
             commands::pods::pods_terminate,
             commands::pods::pods_terminate_all,
             commands::pods::pods_start,
+            commands::model_cache::model_cache_status,
+            commands::model_cache::keep_models,
             commands::pose::pose_models_status,
             commands::pose::pose_models_download,
             commands::pose::pose_models_cancel_download,

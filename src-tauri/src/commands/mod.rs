@@ -4,6 +4,7 @@ pub mod app;
 pub mod assets;
 pub mod gallery;
 pub mod media;
+pub mod model_cache;
 pub mod pods;
 pub mod pose;
 pub mod render;

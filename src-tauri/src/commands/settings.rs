@@ -32,7 +32,7 @@ fn store_error(e: tauri_plugin_store::Error) -> Error {
     .with_source(e)
 }
 
-fn persist(app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
+pub(crate) fn persist(app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
     let store = app
         .store(studio_core::paths::settings_file(&state.data_dir))
         .map_err(store_error)?;
@@ -48,6 +48,16 @@ fn persist(app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()>
     store.save().map_err(store_error)
 }
 
+/// The model volume changes only through `keep_models`: a form holding an older copy, or
+/// restored defaults, must not lose track of a volume that bills until it is deleted.
+fn keep_volume(state: &AppState, mut settings: Settings) -> Settings {
+    if let Ok(current) = Settings::load(&state.data_dir) {
+        settings.network_volume_id = current.network_volume_id;
+        settings.network_volume_data_center = current.network_volume_data_center;
+    }
+    settings
+}
+
 #[tauri::command]
 pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView> {
     Ok(view(&state, Settings::load(&state.data_dir)?))
@@ -60,7 +70,7 @@ pub fn save_settings(
     state: tauri::State<'_, AppState>,
     settings: Settings,
 ) -> Result<SettingsView> {
-    let settings = settings.validated()?;
+    let settings = keep_volume(&state, settings.validated()?);
     persist(&app, &state, &settings)?;
     tracing::info!("settings saved");
     Ok(view(&state, settings))
@@ -71,7 +81,7 @@ pub fn restore_default_settings(
     app: AppHandle,
     state: tauri::State<'_, AppState>,
 ) -> Result<SettingsView> {
-    let settings = Settings::default();
+    let settings = keep_volume(&state, Settings::default());
     persist(&app, &state, &settings)?;
     Ok(view(&state, settings))
 }

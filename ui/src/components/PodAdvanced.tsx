@@ -41,10 +41,6 @@ export function PodAdvanced({ draft, update }: Props) {
           <input type="number" min={10} max={1000} value={draft.podDiskGb} onChange={(e) => update({ podDiskGb: Number(e.target.value) })} />
         </label>
         <label className="field">
-          <span>Network volume id (keeps models between pods)</span>
-          <input value={draft.networkVolumeId ?? ""} placeholder="none" onChange={(e) => update({ networkVolumeId: e.target.value || null })} />
-        </label>
-        <label className="field">
           <span>Longest a pod may live (hours)</span>
           <input
             type="number"

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, asStudioError, type KeyStatus, type SettingsView, type StudioError } from "../api";
 import { ApiKeySection } from "../components/ApiKeySection";
+import { ModelCacheSection } from "../components/ModelCacheSection";
 import { PreferencesSection } from "../components/PreferencesSection";
 
 /// How long the screen waits for the keychain before showing the rest without it.
@@ -34,6 +35,7 @@ export function SettingsScreen() {
         <>
           <ApiKeySection initial={key} />
           <PreferencesSection initial={settings} />
+          <ModelCacheSection />
         </>
       ) : (
         <p className="muted" data-testid="settings-loading">
