@@ -81,6 +81,9 @@ impl MediaPrep for StudioMedia {
         let image = spec.image.clone();
         let video = spec.video.clone();
         let out = work_dir.join("dance.mp4");
+        // The photo is a person's face and the pod's proxy is public: what goes up is a fresh
+        // JPEG with no EXIF, GPS or XMP, under a name that says nothing about the user.
+        let photo_out = work_dir.join("photo.jpg");
         let o = spec.normalise.clone();
         let (short_side, fps) = (self.short_side, self.fps);
         let stop = Arc::new(AtomicBool::new(false));
@@ -94,6 +97,7 @@ impl MediaPrep for StudioMedia {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<f32>();
         let work = blocking(move || {
             let photo = studio_media::probe(&image)?;
+            studio_media::prepare_photo(&image, &photo_out)?;
             let (mut w, mut h) = studio_media::render_size(&photo, short_side);
             match o.orientation.as_deref() {
                 Some("landscape") if h > w => std::mem::swap(&mut w, &mut h),
@@ -121,7 +125,7 @@ impl MediaPrep for StudioMedia {
                 },
                 &stop,
             )?;
-            Ok((image, out, report))
+            Ok((photo_out, out, report))
         });
         tokio::pin!(work);
         let (image, out, report) = loop {
