@@ -1,8 +1,6 @@
 #!/bin/sh
-# SteadyDancer Studio's pod bootstrap (POSIX sh). It installs the pinned ComfyUI and node packs,
-# a venv, verified models, then runs ComfyUI. Input: SDS_* variables; progress: "##sds {json}"
-# lines on stdout (crates/pods/bootstrap/README.md). A failure prints an error line and idles,
-# since an exiting start command makes RunPod restart the container in a loop.
+# SteadyDancer Studio's pod bootstrap; contract in crates/pods/bootstrap/README.md. On failure it
+# prints an error line and idles: an exiting start command makes RunPod restart it in a loop.
 S=${SDS_ROOT:-/workspace/sds}
 C=$S/ComfyUI
 V=$S/venv
@@ -59,8 +57,7 @@ while read -r n c u <&3; do
 done 3<"$W/repos"
 printf '%s%s]}\n' "$E" "$(cat "$W/dirs.json")" >"$S/environment.json"
 
-# The environment node: .onnx in models/detection (ComfyUI >= 7b7c5fed hides them) and the
-# commits actually checked out, for the app's preflight through /object_info.
+# The environment node: .onnx in models/detection, and the commits for the app's preflight.
 [ -n "${SDS_NODE_PY:-}" ] || die input "SDS_NODE_PY is empty"
 mkdir -p "$C/custom_nodes/sds_environment" &&
   printf '%s\n' "$SDS_NODE_PY" >"$C/custom_nodes/sds_environment/__init__.py" || die disk "cannot write to $C"
@@ -68,7 +65,7 @@ mkdir -p "$C/custom_nodes/sds_environment" &&
 # --- python: a venv that sees the image's torch; pip only when the requirements changed
 stage python "virtual environment in $V"
 PY=${SDS_PYTHON:-python3}
-# Without its own pip the venv is made in a blink; the image's pip installs into it just as well.
+# Without pip of its own the venv is made in a blink; the image's pip installs into it.
 "$V/bin/python" -c '' 2>/dev/null ||
   "$PY" -m venv --system-site-packages --without-pip --clear "$V" >&2 ||
   die pip "$PY could not create a virtual environment in $V"
@@ -76,18 +73,16 @@ PY=${SDS_PYTHON:-python3}
   die pip "no pip for $PY in the image, and ensurepip failed"
 printf '%s\n' "${SDS_CONSTRAINTS:-}" >"$S/constraints.txt"
 printf '%s\n' "${SDS_PIP:-}" >"$W/extra.txt"
-while read -r d; do [ -f "$d/requirements.txt" ] && echo "$d/requirements.txt"; done <"$W/dirs" >"$W/reqs"
-echo "$W/extra.txt" >>"$W/reqs"
-set --
-while read -r f; do set -- "$@" -r "$f"; done <"$W/reqs"
-h=$({ cat "$S/constraints.txt"; while read -r f; do cat "$f"; done <"$W/reqs"; } | sha256sum | cut -c1-64)
+set -- -r "$W/extra.txt"
+while read -r d; do [ -f "$d/requirements.txt" ] && set -- "$@" -r "$d/requirements.txt"; done <"$W/dirs"
+reqs() { for f; do [ "$f" = -r ] || cat "$f"; done; }
+h=$({ cat "$S/constraints.txt"; reqs "$@"; } | sha256sum | cut -c1-64)
 if [ "$(cat "$V/.sds-requirements" 2>/dev/null)" = "$h" ]; then
   stage python "requirements unchanged since the last install, pip skipped"
 else
-  if while read -r f; do cat "$f"; done <"$W/reqs" | grep -v '^[[:space:]]*#' | grep -q '[^[:space:]]'; then
-    stage python "pip install of $(($(wc -l <"$W/reqs") - 1)) requirements files and SDS_PIP"
-    # shellcheck disable=SC2086
-    { "$V/bin/python" -m pip install --disable-pip-version-check -c "$S/constraints.txt" "$@" \
+  if reqs "$@" | grep -v '^[[:space:]]*#' | grep -q '[^[:space:]]'; then
+    stage python "pip install of $(($# / 2 - 1)) requirements files and SDS_PIP"
+      { "$V/bin/python" -m pip install --disable-pip-version-check -c "$S/constraints.txt" "$@" \
       ${SDS_PIP_ARGS:-} </dev/null; echo $? >"$W/pip.rc"; } 2>&1 | tee "$W/pip.log" >&2
     [ "$(cat "$W/pip.rc")" = 0 ] ||
       die pip "pip install failed: $(grep . "$W/pip.log" | tail -n 1); see the pod's log"
@@ -95,9 +90,8 @@ else
   echo "$h" >"$V/.sds-requirements"
 fi
 
-# --- models: verified against the lock's sha256 or the pin of the first download
-# plan DEST SIZE SHA REV: sets F (file), R (revision to ask for), XS/XZ (expected hash/size) and
-# PR/PS/PZ (the pin, when it applies to this revision).
+# --- models, verified against the lock's sha256 or else the pin of the first download
+# plan DEST SIZE SHA REV: F file, R revision to ask for, XS/XZ expected hash/size, PR/PS/PZ pin
 plan() {
   F=$M/$1
   set -- "$@" $(awk -v d="$1" '$1 == d { print $2, $3, $4; exit }' "$P" 2>/dev/null)
@@ -107,7 +101,7 @@ plan() {
   [ "$R" = - ] && R=${PR:-main}
   [ "$XS" = - ] && XS=$PS XZ=$PZ
 }
-# present: the file is there with the expected size and hash (hashed once, then stamped)
+# present: the file has the expected size and hash (hashed once, then stamped)
 present() {
   [ -f "$F" ] && [ -n "$XS" ] || return 1
   z=$(size "$F") hs= zs=
@@ -119,7 +113,7 @@ present() {
   fi
   [ "$hs" = "$XS" ]
 }
-# progress [CURRENT]: the models event; CURRENT defaults to the file started last
+# progress [CURRENT] (default: the file started last)
 progress() {
   pc=${1-$(cat "$W/current" 2>/dev/null)} pn=0 pd=0 pb=0 pt=0
   while read -r pk pf pz _ <&4; do
@@ -140,6 +134,7 @@ fetch() { # K DEST SIZE SHA REV REPO PATH
   mkdir -p "$(dirname "$F")"
   u=${SDS_HF_BASE:-https://huggingface.co}/$6/resolve/$R/$7 H=$W/hdr.$1 a=0 rc= et= ls=
   while :; do
+    b=$(size "$F.part")
     curl -sS -L -C - -o "$F.part" -D "$H" -w '%{http_code}' $AUTH --connect-timeout 30 \
       --speed-limit "${SDS_STALL_BYTES:-1024}" --speed-time "${SDS_STALL_SECS:-60}" \
       "$u" </dev/null >"$W/code.$1" &
@@ -147,6 +142,7 @@ fetch() { # K DEST SIZE SHA REV REPO PATH
     wait $!
     e=$?
     rm -f "$W/curl.$1"
+    [ "$(size "$F.part")" -gt "$b" ] && a=0
     # Hugging Face names the commit and the LFS sha256 and size on its first (redirect) answer.
     v=$(hv x-repo-commit) && [ -n "$v" ] && rc=$v
     v=$(hv x-linked-etag) && [ ${#v} = 64 ] && et=$v
@@ -216,7 +212,7 @@ stage models "$todo of $(grep -c . "$W/list") files to download, $need bytes"
 progress
 AUTH=
 if [ -n "${HF_TOKEN:-}" ]; then
-  # Kept in a file so the token never shows in the process list.
+  # In a file, so the token never shows in the process list
   (umask 077 && printf 'Authorization: Bearer %s\n' "$HF_TOKEN" >"$W/auth")
   AUTH=-H@$W/auth
 fi
@@ -233,11 +229,9 @@ while [ ! -f "$W/failed" ] && [ "$(find "$W" -name 'end.*' | wc -l)" -lt "$i" ];
   [ $((t % ${SDS_PROGRESS_SECS:-5})) = 0 ] && progress
 done
 if [ -f "$W/failed" ]; then
-  # shellcheck disable=SC2086
   kill $WP $(cat "$W"/curl.* 2>/dev/null) 2>/dev/null
   die "$(sed -n 1p "$W/failed")" "$(sed -n 2p "$W/failed")"
 fi
-# shellcheck disable=SC2086
 wait $WP
 progress ""
 
@@ -245,7 +239,6 @@ progress ""
 stage start "ComfyUI on port ${SDS_PORT:-8188}"
 cd "$C" || die comfy_exit "no $C"
 trap 'STOP=1; kill "$CP" 2>/dev/null' TERM INT HUP
-# shellcheck disable=SC2086
 "$V/bin/python" main.py --listen 0.0.0.0 --port "${SDS_PORT:-8188}" ${SDS_COMFY_ARGS:-} </dev/null &
 CP=$!
 while :; do

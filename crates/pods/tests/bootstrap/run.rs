@@ -131,6 +131,7 @@ impl Drop for Run {
     fn drop(&mut self) {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.pgid)])
+            .stderr(Stdio::null())
             .status();
     }
 }

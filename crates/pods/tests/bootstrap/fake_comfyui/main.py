@@ -15,9 +15,9 @@ parser.add_argument("--listen", required=True)
 parser.add_argument("--port", type=int, required=True)
 args, extra = parser.parse_known_args()
 
-# ComfyUI has listed the model folders by the time custom nodes load.
-for folder in ("detection", "checkpoints"):
-    folder_paths.get_filename_list(folder)
+# ComfyUI has listed the detection folder by the time custom nodes load; checkpoints are
+# listed only later, so they show whether the shared extension set was changed.
+folder_paths.get_filename_list("detection")
 
 here = os.path.dirname(os.path.abspath(__file__))
 node_classes = {}
