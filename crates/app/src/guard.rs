@@ -15,6 +15,7 @@
 use crate::Studio;
 use std::io::Read;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
 use studio_error::{Error, Result};
 
 /// The argument that makes the app binary run as the guard.
@@ -103,9 +104,37 @@ pub fn main(data_dir: std::path::PathBuf) {
     }
 }
 
-/// The guard's whole life: wait for the app to end, then settle what it left running.
+/// How long the guard keeps trying and how it spaces its attempts.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    /// After this the guard gives up (logged); the next start and the orphan banner remain.
+    pub give_up_after: Duration,
+    pub first_retry: Duration,
+    /// Retries double up to this.
+    pub max_retry: Duration,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            give_up_after: Duration::from_secs(60 * 60),
+            first_retry: Duration::from_secs(2),
+            max_retry: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The guard's whole life: read the key, wait for the app to end, settle what it left.
 #[tracing::instrument(skip(studio))]
 pub async fn run(studio: Studio) {
+    // Read now, while the session is surely unlocked: the app may end with a log-out that
+    // locks the keychain before the guard needs the key.
+    if let Err(e) = studio.remember_key_for_cleanup() {
+        tracing::warn!(
+            "crash guard: the RunPod key could not be read: {}",
+            e.chain()
+        );
+    }
     let waited = tokio::task::spawn_blocking(|| {
         let mut sink = [0u8; 64];
         let mut stdin = std::io::stdin();
@@ -119,32 +148,79 @@ pub async fn run(studio: Studio) {
     settle(&studio).await;
 }
 
-/// What the guard does once the app is gone (also used by tests).
-pub async fn settle(studio: &Studio) {
+/// What the guard does once the app is gone, with the default retries (also used by tests).
+pub async fn settle(studio: &Studio) -> bool {
+    settle_with(studio, &GuardConfig::default()).await
+}
+
+/// Settles renders and terminates the pods the app left, retrying with capped backoff until
+/// every one is confirmed gone or `config.give_up_after` has passed. True when all is settled.
+#[tracing::instrument(skip_all)]
+pub async fn settle_with(studio: &Studio, config: &GuardConfig) -> bool {
+    let deadline = Instant::now() + config.give_up_after;
+    let mut delay = config.first_retry;
     // Taken first: pods a new session starts while renders are being recovered are not ours.
-    let left = match studio.live_pod_names() {
-        Ok(names) => names,
-        Err(e) => {
-            tracing::error!("crash guard: reading the pods journal: {}", e.chain());
-            Default::default()
+    let left = loop {
+        match studio.live_pod_names() {
+            Ok(names) => break names,
+            Err(e) if Instant::now() + delay < deadline => {
+                tracing::error!("crash guard: reading the pods journal: {}", e.chain());
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(config.max_retry);
+            }
+            Err(e) => {
+                tracing::error!("crash guard: giving up on the pods journal: {}", e.chain());
+                return false;
+            }
         }
     };
-    match studio.recover_keeping(studio_jobs::no_events(), true).await {
-        Ok(settled) if !settled.is_empty() => {
-            tracing::warn!(
-                count = settled.len(),
-                "crash guard: the app ended with renders running; they were finished or settled"
-            );
+    delay = config.first_retry;
+    for round in 1u32.. {
+        let renders_settled = match studio.recover_keeping(studio_jobs::no_events(), true).await {
+            Ok(settled) => {
+                if !settled.is_empty() {
+                    tracing::warn!(
+                        count = settled.len(),
+                        "crash guard: the app ended with renders running; they were finished or settled"
+                    );
+                }
+                settled.iter().all(|r| r.to.is_terminal())
+            }
+            Err(e) => {
+                tracing::error!(round, "crash guard: recovering renders: {}", e.chain());
+                false
+            }
+        };
+        let pods_gone = match studio.terminate_left_behind(&left).await {
+            Ok(0) => {
+                tracing::info!("crash guard: nothing was left running");
+                true
+            }
+            Ok(n) => {
+                tracing::warn!(
+                    count = n,
+                    "crash guard: terminated pods the app left running"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::error!(round, "crash guard: terminating pods: {}", e.chain());
+                false
+            }
+        };
+        if renders_settled && pods_gone {
+            return true;
         }
-        Ok(_) => {}
-        Err(e) => tracing::error!("crash guard: recovering renders: {}", e.chain()),
+        if Instant::now() + delay >= deadline {
+            tracing::error!(
+                round,
+                "crash guard: giving up; the next start and the Pods screen will show what is left"
+            );
+            return false;
+        }
+        tracing::info!(round, retry_in = ?delay, "crash guard: trying again");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(config.max_retry);
     }
-    match studio.terminate_left_behind(&left).await {
-        Ok(0) => tracing::info!("crash guard: nothing was left running"),
-        Ok(n) => tracing::warn!(
-            count = n,
-            "crash guard: terminated pods the app left running"
-        ),
-        Err(e) => tracing::error!("crash guard: terminating pods: {}", e.chain()),
-    }
+    false
 }

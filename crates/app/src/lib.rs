@@ -2,6 +2,7 @@
 //! finds the key, opens the journals, and builds the pod provider and the render engine for the
 //! mode the user chose (RunPod, their own ComfyUI, or the built-in demo).
 
+mod cleanup;
 mod demo;
 pub mod guard;
 pub mod instance;
@@ -49,6 +50,8 @@ struct Inner {
     pose: pose_preview::PoseState,
     videos: MediaServer,
     startup: tokio::sync::OnceCell<Vec<Recovered>>,
+    /// The RunPod key as read when clean-up was armed (see `cleanup`).
+    cleanup_key: std::sync::OnceLock<Option<studio_error::Sensitive<String>>>,
 }
 
 impl std::fmt::Debug for Studio {
@@ -77,6 +80,7 @@ impl Studio {
                 pose: pose_preview::PoseState::default(),
                 videos: MediaServer::default(),
                 startup: tokio::sync::OnceCell::new(),
+                cleanup_key: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -222,43 +226,10 @@ impl Studio {
         self.mode(&settings).await?.jobs.list()
     }
 
-    /// Settles every render a crash or a closed window left unfinished (resume or terminate).
-    /// One recovery at a time per data folder (the crash guard, the next start and `studio jobs
-    /// recover` may overlap). What to settle is listed before waiting for the others, without
-    /// the renders this process runs itself: a render started meanwhile is never taken over.
+    /// Settles every render a crash or a closed window left unfinished (resume or terminate),
+    /// in the real RunPod world whatever Settings say (see `cleanup`).
     pub async fn recover(&self, sink: EventSink) -> Result<Vec<Recovered>> {
         self.recover_keeping(sink, false).await
-    }
-
-    /// `keep`: the outcome is also written down for the next start's notice (see `startup`).
-    pub(crate) async fn recover_keeping(
-        &self,
-        sink: EventSink,
-        keep: bool,
-    ) -> Result<Vec<Recovered>> {
-        let settings = self.settings()?;
-        let mode = self.mode(&settings).await?;
-        let running: std::collections::HashSet<String> =
-            self.lock_running().keys().cloned().collect();
-        let todo: std::collections::HashSet<String> = mode
-            .jobs
-            .unfinished()?
-            .into_iter()
-            .map(|r| r.id)
-            .filter(|id| !running.contains(id))
-            .collect();
-        if todo.is_empty() {
-            return Ok(Vec::new());
-        }
-        let _lock = startup::recovery_lock(&self.inner.data_dir).await?;
-        let settled = mode
-            .engine(&settings)?
-            .recover_only(CancellationToken::new(), sink, Some(&todo))
-            .await?;
-        if keep {
-            startup::keep_for_next_start(&self.inner.data_dir, &settled);
-        }
-        Ok(settled)
     }
 
     /// Checks a RunPod key against RunPod before it is stored.

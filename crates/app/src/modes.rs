@@ -31,6 +31,8 @@ pub(crate) struct Mode {
     pub(crate) key: Option<Sensitive<String>>,
     /// The pod's software for the default workflow.
     pub lock: EnvLock,
+    /// Put in the names of the pods this data folder starts (see `studio_core::install`).
+    pub install_id: Option<String>,
 }
 
 impl std::ops::Deref for Mode {
@@ -56,6 +58,7 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
             endpoints: d.endpoints()?,
             key: Some(d.key()),
             lock,
+            install_id: install_id(studio),
         });
     }
     Ok(Mode {
@@ -64,7 +67,16 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
         endpoints: studio.inner.endpoints.clone(),
         key: studio_core::secrets::load_api_key()?,
         lock,
+        install_id: install_id(studio),
     })
+}
+
+/// Without an install id (an unwritable data folder) pods get old-format names, which stay
+/// ours through the journal; nothing else depends on it.
+pub(crate) fn install_id(studio: &Studio) -> Option<String> {
+    studio_core::install::install_id(&studio.inner.data_dir)
+        .inspect_err(|e| tracing::warn!("no install id: {}", e.chain()))
+        .ok()
 }
 
 pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
@@ -109,6 +121,7 @@ impl Mode {
 
     pub(crate) fn lifecycle(&self) -> LifecycleConfig {
         let mut config = LifecycleConfig::new(self.endpoints.pod_url_template.clone());
+        config.install_id = self.install_id.clone();
         if self.demo {
             config.poll_interval = Duration::from_millis(500);
         }

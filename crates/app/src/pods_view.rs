@@ -2,6 +2,7 @@
 //! by hand, terminate one or all, and the orphan sweep.
 
 use crate::Studio;
+use crate::modes::Mode;
 use serde::Serialize;
 use std::collections::HashSet;
 use studio_comfy::{ClientConfig, Manifest};
@@ -24,6 +25,9 @@ pub struct PodRow {
     pub cost_usd: Option<f64>,
     pub stage: Option<String>,
     pub owner: Option<String>,
+    /// Another install's pod (another computer or data folder on the same account): never
+    /// swept or terminated in bulk, only when the user picks it.
+    pub other_install: bool,
 }
 
 impl From<PodView> for PodRow {
@@ -42,6 +46,7 @@ impl From<PodView> for PodRow {
             cost_usd: v.cost_usd,
             stage: v.stage,
             owner: v.owner,
+            other_install: v.other_install,
         }
     }
 }
@@ -76,10 +81,20 @@ impl From<PodEvent> for PodProgress {
 impl Studio {
     async fn pod_manager(&self, settings: &Settings) -> Result<PodManager<ComfyProbe>> {
         let mode = self.mode(settings).await?;
+        self.manager_for(&mode, settings)
+    }
+
+    /// The manager over the real RunPod world, whatever Settings say (see `cleanup`).
+    pub(crate) fn real_pod_manager(&self, settings: &Settings) -> Result<PodManager<ComfyProbe>> {
+        self.manager_for(&self.real_mode()?, settings)
+    }
+
+    fn manager_for(&self, mode: &Mode, settings: &Settings) -> Result<PodManager<ComfyProbe>> {
         let client = mode.runpod()?.ok_or_else(|| {
             Error::new(
                 "secrets.no_key",
-                "Add your RunPod API key in Settings to see and manage your pods.",
+                "Add your RunPod API key in Settings to see and manage your pods (pods this \
+                 app started may still be running on RunPod).",
             )
         })?;
         let manifest = Manifest::load(&crate::default_manifest(self.data_dir())?).ok();
@@ -108,30 +123,55 @@ impl Studio {
             .collect())
     }
 
+    /// Terminates one pod, whoever started it (picking it is the explicit choice). In demo,
+    /// a pod the real journal knows (shown by the orphan banner) is a real one.
     #[tracing::instrument(skip(self))]
     pub async fn terminate_pod(&self, pod_id: &str) -> Result<Option<f64>> {
-        let settings = self.settings()?;
-        let manager = self.pod_manager(&settings).await?;
+        let settings = self.cleanup_settings();
+        let manager = if self.is_demo(&settings) && !self.real_journal_knows(pod_id)? {
+            self.pod_manager(&settings).await?
+        } else {
+            self.real_pod_manager(&settings)?
+        };
         Ok(manager
             .terminate(pod_id, &Reporter::default())
             .await?
             .cost_usd)
     }
 
-    /// Terminates every pod of ours, including ones a render is using (their renders fail).
+    fn real_journal_knows(&self, pod_id: &str) -> Result<bool> {
+        let ctx = crate::modes::context(self, false)?;
+        let known = ctx
+            .pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_pod_id(pod_id)?
+            .is_some();
+        Ok(known)
+    }
+
+    /// Terminates every pod of this install, including ones a render is using (their renders
+    /// fail). One failure does not stop the others; the error names every pod that failed.
     #[tracing::instrument(skip(self))]
     pub async fn terminate_all(&self) -> Result<usize> {
         self.cancel_all();
-        let settings = self.settings()?;
+        let settings = self.cleanup_settings();
         let manager = self.pod_manager(&settings).await?;
-        let mut count = 0;
-        for pod in manager.list().await? {
-            if pod.status != studio_runpod::PodStatus::Terminated {
-                manager.terminate(&pod.pod_id, &Reporter::default()).await?;
-                count += 1;
-            }
+        let done = manager.terminate_all(&Reporter::default()).await?;
+        let failures: Vec<(String, Error)> = done
+            .iter()
+            .filter_map(|s| {
+                let e = s.error.as_deref()?;
+                Some((
+                    s.view.pod_id.clone(),
+                    Error::new("pods.terminate_failed", e.to_string()),
+                ))
+            })
+            .collect();
+        match crate::cleanup::failures_error(&failures) {
+            Some(e) => Err(e),
+            None => Ok(done.len()),
         }
-        Ok(count)
     }
 
     /// Names of the RunPod pods this data folder started and has not seen terminated, from the
@@ -146,66 +186,48 @@ impl Studio {
         Ok(rows.into_iter().map(|r| r.name).collect())
     }
 
-    /// Terminates those of `names` that are still live (warm pods a crashed app left). Pods
-    /// made after `names` was taken (a new session's) and other installs' pods are left alone.
-    pub async fn terminate_left_behind(&self, names: &HashSet<String>) -> Result<usize> {
-        if names.is_empty() {
-            return Ok(0);
-        }
-        let settings = self.settings()?;
-        let manager = self.pod_manager(&settings).await?;
-        // Settles the journal against RunPod: a create in flight at the crash gets its id.
-        manager.list().await?;
-        let mut count = 0;
-        let mut first_error = None;
-        for row in manager.unsettled()? {
-            let Some(id) = row.pod_id.filter(|_| names.contains(&row.name)) else {
-                continue;
-            };
-            match manager.terminate(&id, &Reporter::default()).await {
-                Ok(_) => count += 1,
-                Err(e) => {
-                    tracing::error!(pod = %id, "terminating a pod left behind: {}", e.chain());
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        first_error.map_or(Ok(count), Err)
-    }
-
     /// Terminates pods of ours that no running render owns, and says what each cost.
+    /// Always the real RunPod pods of this install (see `cleanup`), and the demo's too while
+    /// demo is on.
     #[tracing::instrument(skip(self))]
     pub async fn sweep(&self) -> Result<Vec<studio_pods::SweptPod>> {
-        let settings = self.settings()?;
-        let manager = self.pod_manager(&settings).await?;
-        let owned = self.owned_pods(&settings).await?;
-        manager.sweep(&owned, &Reporter::default()).await
-    }
-
-    /// Pods of ours that no running render owns (shown at start-up for one-click termination).
-    pub async fn orphans(&self) -> Result<Vec<PodRow>> {
-        let settings = self.settings()?;
-        if !self.is_demo(&settings) && studio_core::secrets::load_api_key()?.is_none() {
-            return Ok(Vec::new());
+        let settings = self.cleanup_settings();
+        let mut swept = Vec::new();
+        let real = self.real_mode()?;
+        if real.key.is_some() {
+            let owned = owned_pods(&real)?;
+            let manager = self.manager_for(&real, &settings)?;
+            swept = manager.sweep(&owned, &Reporter::default()).await?;
         }
-        let manager = self.pod_manager(&settings).await?;
-        let owned = self.owned_pods(&settings).await?;
-        Ok(manager
-            .orphans(&owned)
-            .await?
-            .into_iter()
-            .map(PodRow::from)
-            .collect())
+        if self.is_demo(&settings) {
+            let demo = self.mode(&settings).await?;
+            let manager = self.manager_for(&demo, &settings)?;
+            swept.extend(
+                manager
+                    .sweep(&owned_pods(&demo)?, &Reporter::default())
+                    .await?,
+            );
+        }
+        Ok(swept)
     }
 
-    async fn owned_pods(&self, settings: &Settings) -> Result<HashSet<String>> {
-        let mode = self.mode(settings).await?;
-        Ok(mode
-            .jobs
-            .unfinished()?
-            .into_iter()
-            .filter_map(|j| j.pod.map(|p| p.pod_id))
-            .collect())
+    /// Pods of this install that no running render owns (shown at start-up for one-click
+    /// termination): always the real RunPod ones, whatever Settings say, and the demo's too
+    /// while demo is on. Without a RunPod key there are no real ones to show.
+    pub async fn orphans(&self) -> Result<Vec<PodRow>> {
+        let settings = self.cleanup_settings();
+        let mut rows = Vec::new();
+        let real = self.real_mode()?;
+        if real.key.is_some() {
+            let manager = self.manager_for(&real, &settings)?;
+            rows.extend(manager.orphans(&owned_pods(&real)?).await?);
+        }
+        if self.is_demo(&settings) {
+            let demo = self.mode(&settings).await?;
+            let manager = self.manager_for(&demo, &settings)?;
+            rows.extend(manager.orphans(&owned_pods(&demo)?).await?);
+        }
+        Ok(rows.into_iter().map(PodRow::from).collect())
     }
 
     /// Starts a warm pod and waits until ComfyUI and the models are ready.
@@ -243,6 +265,17 @@ impl Studio {
             cost_usd: Some(ready.cost_so_far_usd),
             stage: Some("ready".to_string()),
             owner: None,
+            other_install: false,
         })
     }
+}
+
+/// Pod ids of the world's unfinished renders: never orphans.
+fn owned_pods(mode: &Mode) -> Result<HashSet<String>> {
+    Ok(mode
+        .jobs
+        .unfinished()?
+        .into_iter()
+        .filter_map(|j| j.pod.map(|p| p.pod_id))
+        .collect())
 }

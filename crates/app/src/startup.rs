@@ -63,6 +63,8 @@ pub(crate) fn keep_for_next_start(data_dir: &Path, settled: &[Recovered]) {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
+    // The crash guard settles in rounds: a render's later outcome replaces its earlier one.
+    all.retain(|old| !settled.iter().any(|new| new.job_id == old.job_id));
     all.extend_from_slice(settled);
     let written = serde_json::to_vec_pretty(&all)
         .map_err(|e| Error::internal(format!("the report did not serialise: {e}")))
