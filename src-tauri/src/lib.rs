@@ -2,6 +2,7 @@
 //! Business rules live in `crates/`; nothing here decides anything a CLI user would not see.
 
 mod commands;
+mod drops;
 mod lifecycle;
 mod state;
 
@@ -57,15 +58,20 @@ pub fn run() {
                 log_guard,
                 crash_guard,
             ));
+            commands::assets::grant_outputs_to_asset_protocol(app.handle(), &studio);
+            drops::trust_page_drops_if_testing(app.handle());
             lifecycle::on_termination(app.handle().clone(), studio.clone());
             lifecycle::on_start(app.handle().clone(), studio);
             Ok(())
         })
         .on_window_event(lifecycle::on_window_event)
+        .on_window_event(drops::on_window_event)
+        .on_webview_event(drops::on_webview_event)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::startup_report,
             commands::assets::video_url,
+            commands::media::pick_media_files,
             commands::media::probe_media,
             commands::media::check_pair,
             commands::settings::get_settings,

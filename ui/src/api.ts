@@ -87,6 +87,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
+  /// The file dialog, opened by the Rust side: only files chosen there or dropped can be opened.
+  pickMediaFiles: () => call<string[]>("pick_media_files"),
   probeMedia: (path: string) => call<ProbedFile>("probe_media", { path }),
   checkPair: (photo: string, video: string) => call<Check[]>("check_pair", { photo, video }),
   getSettings: () => call<SettingsView>("get_settings"),

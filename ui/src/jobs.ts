@@ -114,6 +114,9 @@ export interface GalleryEntry {
 }
 
 export interface RenderPlan {
+  /// The plan stays on the Rust side; a render starts from this id, never from a spec sent back.
+  planId: string;
+  /// What will run, for showing only.
   spec: JobSpec;
   estimate: Estimate;
   /// Where it runs, in words: "a new RunPod GPU (NVIDIA A100 80GB PCIe)", "your ComfyUI at …".
@@ -156,10 +159,11 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const jobs = {
   plan: (image: string, video: string, options: RenderOptions, params: Record<string, unknown>) =>
     call<RenderPlan>("plan_render", { image, video, options, params }),
-  start: (spec: JobSpec, estimate: Estimate | null, onEvent: (e: JobEvent) => void) => {
+  /// Called only from the confirmation the user clicked; the Rust side refuses an unconfirmed start.
+  start: (planId: string, onEvent: (e: JobEvent) => void) => {
     const channel = new Channel<JobEvent>();
     channel.onmessage = onEvent;
-    return call<string>("start_render", { spec, estimate, onEvent: channel });
+    return call<string>("start_render", { planId, confirmed: true, onEvent: channel });
   },
   cancel: (jobId: string) => call<void>("cancel_render", { jobId }),
   gallery: () => call<GalleryEntry[]>("gallery_list"),

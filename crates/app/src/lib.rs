@@ -13,6 +13,7 @@ pub mod plan;
 pub mod pods_view;
 pub mod pose_preview;
 mod startup;
+pub mod window;
 mod workflows;
 
 pub use demo::Demo;
@@ -52,6 +53,7 @@ struct Inner {
     startup: tokio::sync::OnceCell<Vec<Recovered>>,
     /// The RunPod key as read when clean-up was armed (see `cleanup`).
     cleanup_key: std::sync::OnceLock<Option<studio_error::Sensitive<String>>>,
+    window: window::WindowState,
 }
 
 impl std::fmt::Debug for Studio {
@@ -81,16 +83,13 @@ impl Studio {
                 videos: MediaServer::default(),
                 startup: tokio::sync::OnceCell::new(),
                 cleanup_key: std::sync::OnceLock::new(),
+                window: window::WindowState::default(),
             }),
         })
     }
 
-    /// Videos in `dir` (an output folder) may be played in the window.
-    pub fn allow_video_dir(&self, dir: &Path) {
-        self.inner.videos.allow_dir(dir);
-    }
-
-    /// A URL the window's `<video>` can play on every platform's webview (see `media_server`).
+    /// A URL the window's `<video>` can play on every platform's webview (see `media_server`);
+    /// only for outputs granted to the window (see `window`).
     pub async fn video_url(&self, video: &Path) -> Result<String> {
         self.inner.videos.url_for(video).await
     }

@@ -3,8 +3,11 @@
 //! `asset:`: the load fails with MEDIA_ERR_SRC_NOT_SUPPORTED before a byte is read. An `http:`
 //! URL with byte ranges plays, and lets the player seek without reading the whole file.
 //!
-//! Only files the window asked for by name, inside folders the shell allowed (the output folders),
-//! are served, under a random token, on 127.0.0.1 only.
+//! Only output files granted one by one (a finished render's result, a gallery entry's video) are
+//! served, under a random token compared in constant time, on 127.0.0.1 only, and only to
+//! requests addressed to 127.0.0.1 or localhost at its own port: a web page the user opens
+//! elsewhere can point a host name of its own at 127.0.0.1 (DNS rebinding), and its requests then
+//! carry that name.
 
 use axum::Router;
 use axum::body::Body;
@@ -12,6 +15,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::collections::HashSet;
 use std::io::SeekFrom;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,8 +35,10 @@ const VIDEO_TYPES: &[(&str, &str)] = &[
 
 #[derive(Default)]
 struct Allowed {
-    dirs: Vec<PathBuf>,
-    files: Vec<PathBuf>,
+    /// Canonical paths of the files that may be served.
+    granted: HashSet<PathBuf>,
+    /// Files a URL was handed out for; the URL carries the index.
+    served: Vec<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -61,13 +67,10 @@ impl std::fmt::Debug for MediaServer {
 }
 
 impl MediaServer {
-    /// Videos inside `dir` (and below) may be served from now on.
-    pub fn allow_dir(&self, dir: &Path) {
-        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        let mut allowed = self.lock();
-        if !allowed.dirs.contains(&dir) {
-            allowed.dirs.push(dir);
-        }
+    /// The video `file` (and no other file beside it) may be served from now on.
+    pub fn allow_file(&self, file: &Path) {
+        let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        self.lock().granted.insert(file);
     }
 
     /// The loopback URL that plays `file`; the server starts on the first call.
@@ -87,14 +90,14 @@ impl MediaServer {
         }
         let index = {
             let mut allowed = self.lock();
-            if !allowed.dirs.iter().any(|d| real.starts_with(d)) {
+            if !allowed.granted.contains(&real) {
                 return Err(not_served(file));
             }
-            match allowed.files.iter().position(|f| *f == real) {
+            match allowed.served.iter().position(|f| *f == real) {
                 Some(i) => i,
                 None => {
-                    allowed.files.push(real.clone());
-                    allowed.files.len() - 1
+                    allowed.served.push(real.clone());
+                    allowed.served.len() - 1
                 }
             }
         };
@@ -141,19 +144,46 @@ impl MediaServer {
     }
 
     fn file(&self, token: &str, index: &str) -> Option<PathBuf> {
-        if token != &*self.token {
+        if !same_secret(token.as_bytes(), self.token.as_bytes()) {
             return None;
         }
         let index: usize = index.parse().ok()?;
-        self.lock().files.get(index).cloned()
+        self.lock().served.get(index).cloned()
     }
+
+    /// The request names this server (127.0.0.1 or localhost at its port), not another host
+    /// that resolves to it.
+    fn addressed_to_us(&self, headers: &HeaderMap) -> bool {
+        let (Some(addr), Some(host)) = (
+            self.addr.get(),
+            headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+        ) else {
+            return false;
+        };
+        let port = addr.port();
+        host.eq_ignore_ascii_case(&format!("127.0.0.1:{port}"))
+            || host.eq_ignore_ascii_case(&format!("localhost:{port}"))
+    }
+}
+
+/// Equal secrets, in a time that does not depend on where they differ (the token's length is
+/// public: it is always 32 hex digits).
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let diff = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | std::hint::black_box(a ^ b));
+    diff == 0
 }
 
 fn not_served(file: &Path) -> Error {
     Error::new(
         "media.not_playable_here",
         format!(
-            "{} is not a video in your output folder, so the app does not play it. Open it from its folder instead.",
+            "{} is not a video the app made, so the app does not play it. Open it from its folder instead.",
             file.display()
         ),
     )
@@ -173,6 +203,9 @@ async fn serve(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
+    if !server.addressed_to_us(&headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     let Some(path) = server.file(&token, &index) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -267,7 +300,16 @@ fn parse_range(value: &str, size: u64) -> Range {
 
 #[cfg(test)]
 mod tests {
-    use super::{Range, parse_range};
+    use super::{Range, parse_range, same_secret};
+
+    #[test]
+    fn secrets_match_only_when_equal() {
+        assert!(same_secret(b"0123abcd", b"0123abcd"));
+        assert!(!same_secret(b"0123abce", b"0123abcd"));
+        assert!(!same_secret(b"1123abcd", b"0123abcd"));
+        assert!(!same_secret(b"0123abc", b"0123abcd"));
+        assert!(!same_secret(b"", b"0123abcd"));
+    }
 
     #[test]
     fn ranges_follow_rfc_9110() {

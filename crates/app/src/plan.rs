@@ -23,10 +23,13 @@ pub struct RenderOptions {
     pub fit: Option<String>,
 }
 
-/// A job ready to confirm: its spec, what it should cost, and where it runs in words.
+/// A job ready to confirm: its spec, what it should cost, and where it runs in words. The spec
+/// is for showing: the render starts from `plan_id` (see [`Studio::start_planned`]), so what runs
+/// is what was planned here, not a spec the window sends back.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderPlan {
+    pub plan_id: String,
     pub spec: JobSpec,
     pub estimate: Estimate,
     pub target_label: String,
@@ -43,6 +46,8 @@ pub fn expected_frames(duration_secs: f64, options: &RenderOptions) -> u32 {
 }
 
 impl Studio {
+    /// Plans a render of two files the user chose (see [`Studio::chosen_input`]) and keeps the
+    /// plan until it is started by its id.
     #[tracing::instrument(skip(self, params))]
     pub async fn plan(
         &self,
@@ -51,6 +56,8 @@ impl Studio {
         options: RenderOptions,
         params: BTreeMap<String, serde_json::Value>,
     ) -> Result<RenderPlan> {
+        let image = self.chosen_input(&image)?;
+        let video = self.chosen_input(&video)?;
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
         let (target, target_label) = if mode.demo {
@@ -123,6 +130,7 @@ impl Studio {
         let frames = expected_frames(duration, &options);
         let estimate = mode.engine(&settings)?.estimate(&spec, frames).await?;
         Ok(RenderPlan {
+            plan_id: self.keep_plan(spec.clone(), estimate.clone()),
             spec,
             estimate,
             target_label,

@@ -221,11 +221,12 @@ impl Studio {
         }))
     }
 
-    /// Previews `video`, sending every processed frame to `sink`, and returns the checks. A newer
-    /// preview (or [`Studio::cancel_pose_preview`]) stops this one; the summary then says
-    /// `cancelled` and covers the frames done so far.
+    /// Previews `video` (a file the user chose), sending every processed frame to `sink`, and
+    /// returns the checks. A newer preview (or [`Studio::cancel_pose_preview`]) stops this one;
+    /// the summary then says `cancelled` and covers the frames done so far.
     #[tracing::instrument(skip_all, fields(video = %video.display()))]
     pub async fn pose_preview(&self, video: PathBuf, sink: PreviewSink) -> Result<PreviewSummary> {
+        let video = self.chosen_input(&video)?;
         let cancel = Arc::new(AtomicBool::new(false));
         if let Some(old) = lock(&self.inner.pose.preview).replace(cancel.clone()) {
             old.store(true, Ordering::Relaxed);

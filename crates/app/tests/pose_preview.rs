@@ -89,6 +89,8 @@ async fn download_then_preview_then_cancel() {
     let studio = Studio::new(data.path().to_path_buf(), false).unwrap();
     let video = data.path().join("dance.mp4");
     clip(&video, 50);
+    // The window hands over only files the user dropped or picked (see `studio_app::window`).
+    studio.user_chose([&video]);
 
     let status = studio.pose_models_status();
     assert!(!status.ready);
@@ -171,6 +173,7 @@ async fn download_then_preview_then_cancel() {
     // A newer preview stops the running one; the models stay loaded (no second Loading).
     let long = data.path().join("long.mp4");
     clip(&long, 400);
+    studio.user_chose([&long]);
     let (first_events, sink) = recorder();
     let first = {
         let studio = studio.clone();
@@ -206,6 +209,7 @@ async fn download_then_preview_then_cancel() {
     // A warm-up (a file dragged over the window) reads the models before the preview asks.
     let fresh = Studio::new(data.path().to_path_buf(), false).unwrap();
     fresh.warm_pose_models().unwrap().await.unwrap();
+    fresh.user_chose([&video]);
     let (events, sink) = recorder();
     fresh.pose_preview(video, sink).await.unwrap();
     let events = events.lock().unwrap();

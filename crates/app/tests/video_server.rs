@@ -1,5 +1,6 @@
 //! The loopback server that lets Linux's webview play finished videos: byte ranges as a player
-//! asks for them, and nothing outside the allowed folders or without the run's token.
+//! asks for them, and nothing but the files granted one by one, without the run's token, or to a
+//! request addressed to another host.
 #![allow(clippy::unwrap_used)]
 
 use studio_app::MediaServer;
@@ -13,7 +14,7 @@ async fn ranged(http: &reqwest::Client, url: &str, range: &str) -> reqwest::Resp
 }
 
 #[tokio::test]
-async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
+async fn serves_whole_files_and_byte_ranges_of_granted_files_only() {
     let out = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let bytes = video_bytes();
@@ -22,6 +23,8 @@ async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
     std::fs::write(&video, &bytes).unwrap();
     std::fs::write(elsewhere.path().join("secret.mp4"), b"not yours").unwrap();
     std::fs::write(out.path().join("notes.txt"), b"text").unwrap();
+    let neighbour = video.with_file_name("SteadyDancer_00002.mp4");
+    std::fs::write(&neighbour, b"another render").unwrap();
 
     let server = MediaServer::default();
     let refused = server.url_for(&video).await.unwrap_err();
@@ -31,7 +34,7 @@ async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
         "nothing is allowed yet"
     );
 
-    server.allow_dir(out.path());
+    server.allow_file(&video);
     let url = server.url_for(&video).await.unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(url.ends_with("/SteadyDancer_00001.mp4"), "{url}");
@@ -76,6 +79,13 @@ async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
     let wrong_index = url.replace("/0/SteadyDancer", "/7/SteadyDancer");
     assert_eq!(http.get(&wrong_index).send().await.unwrap().status(), 404);
 
+    let beside = server.url_for(&neighbour).await.unwrap_err();
+    assert_eq!(
+        beside.code(),
+        "media.not_playable_here",
+        "a file beside a granted one is not granted"
+    );
+
     let outside = server
         .url_for(&elsewhere.path().join("secret.mp4"))
         .await
@@ -115,4 +125,43 @@ async fn serves_whole_files_and_byte_ranges_from_allowed_folders_only() {
     // A file deleted after its URL was handed out is a 404, not a crash.
     std::fs::remove_file(&video).unwrap();
     assert_eq!(http.get(&url).send().await.unwrap().status(), 404);
+}
+
+/// A page elsewhere can give its own host name the address 127.0.0.1 (DNS rebinding) and so
+/// reach the server; its requests carry that name, and are refused.
+#[tokio::test]
+async fn answers_only_requests_addressed_to_loopback_at_its_port() {
+    let out = tempfile::tempdir().unwrap();
+    let video = out.path().join("result.mp4");
+    std::fs::write(&video, video_bytes()).unwrap();
+    let server = MediaServer::default();
+    server.allow_file(&video);
+    let url = server.url_for(&video).await.unwrap();
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    let http = reqwest::Client::new();
+    let with_host = |host: String| http.get(&url).header("Host", host).send();
+
+    assert_eq!(
+        with_host(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        with_host(format!("localhost:{port}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for host in [
+        format!("rebind.example:{port}"),
+        "127.0.0.1".to_string(),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+        format!("localhost.evil.example:{port}"),
+    ] {
+        let status = with_host(host.clone()).await.unwrap().status();
+        assert_eq!(status, 403, "Host: {host}");
+    }
 }

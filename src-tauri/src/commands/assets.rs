@@ -1,14 +1,19 @@
 use crate::state::AppState;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
+use studio_app::Studio;
 use studio_error::Result;
 use tauri::Manager;
 
-/// Lets the window play videos from `dir` (the output folder) and nowhere else.
-pub fn allow(app: &tauri::AppHandle, dir: &Path) {
-    if let Err(e) = app.asset_protocol_scope().allow_directory(dir, true) {
-        tracing::warn!(dir = %dir.display(), "asset scope: {e}");
-    }
-    app.state::<AppState>().studio.allow_video_dir(dir);
+/// The engine decides which output files the window may open; each one, and nothing beside it,
+/// is opened to the `asset:` protocol here.
+pub fn grant_outputs_to_asset_protocol(app: &tauri::AppHandle, studio: &Studio) {
+    let app = app.clone();
+    studio.on_output_granted(Arc::new(move |file| {
+        if let Err(e) = app.asset_protocol_scope().allow_file(file) {
+            tracing::warn!(file = %file.display(), "asset scope: {e}");
+        }
+    }));
 }
 
 /// Where the window's `<video>` should load `path` from; `None` means the `asset:` URL works.

@@ -23,21 +23,13 @@ fn data_url(path: &Option<PathBuf>) -> Option<String> {
 }
 
 #[tauri::command]
-pub async fn gallery_list(
-    app: tauri::AppHandle,
-    state: tauri::State<'_, AppState>,
-) -> Result<Vec<GalleryItem>> {
-    let entries = state.studio.gallery().await?;
+pub async fn gallery_list(state: tauri::State<'_, AppState>) -> Result<Vec<GalleryItem>> {
+    let entries = state.studio.gallery_for_window().await?;
     Ok(entries
         .into_iter()
-        .map(|entry| {
-            if let Some(dir) = entry.video.parent() {
-                super::assets::allow(&app, dir);
-            }
-            GalleryItem {
-                thumbnail_data: data_url(&entry.thumbnail),
-                entry,
-            }
+        .map(|entry| GalleryItem {
+            thumbnail_data: data_url(&entry.thumbnail),
+            entry,
         })
         .collect())
 }
@@ -52,7 +44,8 @@ pub async fn gallery_delete(
 }
 
 #[tauri::command]
-pub fn reveal_file(path: PathBuf) -> Result<()> {
+pub fn reveal_file(state: tauri::State<'_, AppState>, path: PathBuf) -> Result<()> {
+    let path = state.studio.granted_output(&path)?;
     tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
         studio_error::Error::new(
             "app.reveal_failed",

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use studio_app::{RenderOptions, RenderPlan};
 use studio_error::Result;
-use studio_jobs::{Estimate, JobEvent, JobSpec};
+use studio_jobs::JobEvent;
 use tauri::ipc::Channel;
 
+/// The plan stays in the engine; the window gets its id, the price and what it will run.
 #[tauri::command]
 pub async fn plan_render(
     state: tauri::State<'_, AppState>,
@@ -18,20 +19,21 @@ pub async fn plan_render(
     state.studio.plan(image, video, options, params).await
 }
 
-/// Runs the render to its end, streaming every event; returns the job id.
+/// Runs a planned render to its end, streaming every event; returns the job id.
 #[tauri::command]
 pub async fn start_render(
-    app: tauri::AppHandle,
     state: tauri::State<'_, AppState>,
-    spec: JobSpec,
-    estimate: Option<Estimate>,
+    plan_id: String,
+    confirmed: bool,
     on_event: Channel<JobEvent>,
 ) -> Result<String> {
-    super::assets::allow(&app, &spec.out_dir);
     let sink = Arc::new(move |e: JobEvent| {
         let _ = on_event.send(e);
     });
-    let outcome = state.studio.render(spec, estimate, sink, |_| {}).await?;
+    let outcome = state
+        .studio
+        .start_planned(&plan_id, confirmed, sink)
+        .await?;
     Ok(outcome.job.id)
 }
 

@@ -49,7 +49,10 @@ function freePort() {
 /// One tauri-driver for a suite; `env` reaches the app (tauri-driver -> WebKitWebDriver -> app).
 /// Ports come from the OS, and a driver that does not come up (a port taken meanwhile) is
 /// replaced, so one busy port cannot fail a whole spec file.
+/// The app opens only files picked in its dialog or dropped on it; `dropFiles` sends the drop
+/// from the page, which the app counts only with STUDIO_TEST_PAGE_DROPS=1 (tests only).
 export async function startDriver(env) {
+  env = { STUDIO_TEST_PAGE_DROPS: "1", ...env };
   let proc;
   let port;
   for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open } from "@tauri-apps/plugin-dialog";
+import { api } from "../api";
 
 interface Props {
   busy: boolean;
@@ -8,8 +8,6 @@ interface Props {
   /// Files are on their way (dragged over the window, or the file dialog opened).
   onIntent?: () => void;
 }
-
-const MEDIA_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "mp4", "mov", "webm", "mkv", "avi", "m4v"];
 
 export function DropZone({ busy, onFiles, onIntent }: Props) {
   const [over, setOver] = useState(false);
@@ -47,14 +45,9 @@ export function DropZone({ busy, onFiles, onIntent }: Props) {
 
   async function pick() {
     onIntent?.();
-    const chosen = await open({
-      multiple: true,
-      directory: false,
-      title: "Choose a photo and a dance video",
-      filters: [{ name: "Photos and videos", extensions: MEDIA_EXTENSIONS }],
-    });
-    if (!chosen) return;
-    onFiles(Array.isArray(chosen) ? chosen : [chosen]);
+    // The Rust side opens the dialog: it opens only files the user chose there or dropped.
+    const chosen = await api.pickMediaFiles().catch(() => []);
+    if (chosen.length > 0) onFiles(chosen);
   }
 
   return (

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { asStudioError, type ProbedFile, type StudioError } from "../api";
 import { formatUsd, jobs, type RenderOptions, type RenderPlan } from "../jobs";
 import { formatBytes, formatDuration } from "../format";
@@ -6,7 +6,8 @@ import { formatBytes, formatDuration } from "../format";
 interface Props {
   photo: ProbedFile;
   video: ProbedFile;
-  /// Set when the user chose "render again": the spec's options and params come back.
+  /// Set when the user chose "render again": the spec's options and params come back. Applied
+  /// on mount and again whenever a new object arrives (the panel may already be on screen).
   initial?: { options: RenderOptions; params: Record<string, unknown> } | null;
   onStart: (plan: RenderPlan) => void;
   onOpenSettings: () => void;
@@ -24,6 +25,14 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
   const [options, setOptions] = useState<RenderOptions>(initial?.options ?? { fit: "crop" });
   const [seed, setSeed] = useState<number>(Number(initial?.params.seed ?? 42));
   const [steps, setSteps] = useState<number>(Number(initial?.params.steps ?? 4));
+  const applied = useRef(initial);
+  useEffect(() => {
+    if (!initial || initial === applied.current) return;
+    applied.current = initial;
+    setOptions(initial.options);
+    setSeed(Number(initial.params.seed ?? 42));
+    setSteps(Number(initial.params.steps ?? 4));
+  }, [initial]);
   const [plan, setPlan] = useState<RenderPlan | null>(null);
   const [error, setError] = useState<StudioError | null>(null);
   const [confirming, setConfirming] = useState(false);

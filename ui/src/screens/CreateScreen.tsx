@@ -7,7 +7,7 @@ import { RenderProgress } from "../components/RenderProgress";
 import { RenderResult } from "../components/RenderResult";
 import { RenderSetup } from "../components/RenderSetup";
 import { emptyInputs, merge, probeAll, type Inputs } from "../inputs";
-import { jobs, type JobSpec, type RenderPlan } from "../jobs";
+import { jobs, type JobEvent, type JobSpec, type RenderOptions, type RenderPlan } from "../jobs";
 import { notifyIfHidden } from "../notify";
 import { initialRender, reduce, type RenderState } from "../renderState";
 import { usePosePreview } from "../usePosePreview";
@@ -22,12 +22,24 @@ interface Props {
 
 type Phase = { kind: "setup" } | { kind: "running"; cancelling: boolean } | { kind: "result" };
 
+/// What the settings panel starts from. A new object each time it must be applied again, even
+/// with the same values: the panel may already be on screen with the user's own edits.
+type SetupInitial = { options: RenderOptions; params: Record<string, unknown> } | null;
+const initialOf = (spec: JobSpec | null): SetupInitial => (spec ? { options: spec.normalise, params: spec.params } : null);
+
+function announce(e: Extract<JobEvent, { event: "finished" }>) {
+  notifyIfHidden(
+    e.stage === "done" ? "Your video is ready" : "Render stopped",
+    e.stage === "done" ? "SteadyDancer Studio finished your render." : (e.error?.message ?? "The render did not finish."),
+  );
+}
+
 export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   const [inputs, setInputs] = useState<Inputs>(emptyInputs);
   const [busy, setBusy] = useState(false);
   const [phase, setPhase] = useState<Phase>({ kind: "setup" });
   const [render, setRender] = useState<RenderState>(() => initialRender(Date.now()));
-  const [lastSpec, setLastSpec] = useState<JobSpec | null>(again);
+  const [setupInitial, setSetupInitial] = useState<SetupInitial>(() => initialOf(again));
   const [demoRun, setDemoRun] = useState(false);
   const renderRef = useRef(render);
   renderRef.current = render;
@@ -44,7 +56,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
 
   useEffect(() => {
     if (!again) return;
-    setLastSpec(again);
+    setSetupInitial(initialOf(again));
     setPhase({ kind: "setup" });
     onFiles([again.image, again.video]);
     onAgainUsed();
@@ -70,22 +82,31 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
   async function start(plan: RenderPlan) {
     // The preview competes for the CPU with preparing the upload while the pod bills.
     posePreview.stop();
-    setLastSpec(plan.spec);
+    setSetupInitial(initialOf(plan.spec));
     setDemoRun(plan.demo);
     setRender(initialRender(Date.now()));
     setPhase({ kind: "running", cancelling: false });
+    // The call's answer and the channel's last message travel apart (either may come first), and
+    // state read after the await may not hold that message yet: only the event itself is sure.
+    let announced = false;
+    const onEvent = (e: JobEvent) => {
+      setRender((s) => reduce(s, e));
+      if (e.event === "finished" && !announced) {
+        announced = true;
+        announce(e);
+      }
+    };
     try {
-      await jobs.start(plan.spec, plan.estimate, (e) => setRender((s) => reduce(s, e)));
+      await jobs.start(plan.planId, onEvent);
     } catch (e) {
       const err = asStudioError(e);
       setRender((s) => ({ ...s, finished: true, stage: s.stage === "done" ? "done" : "failed", error: s.error ?? err }));
+      if (!announced) {
+        announced = true;
+        announce({ event: "finished", jobId: renderRef.current.jobId ?? "", stage: "failed", outputs: [], costUsd: 0, error: err });
+      }
     }
     setPhase({ kind: "result" });
-    const final = renderRef.current;
-    notifyIfHidden(
-      final.stage === "done" ? "Your video is ready" : "Render stopped",
-      final.stage === "done" ? "SteadyDancer Studio finished your render." : (final.error?.message ?? "The render did not finish."),
-    );
   }
 
   async function cancel() {
@@ -114,7 +135,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
           onRenderAgain={() => setPhase({ kind: "setup" })}
           onNew={() => {
             setInputs(emptyInputs);
-            setLastSpec(null);
+            setSetupInitial(null);
             setPhase({ kind: "setup" });
           }}
         />
@@ -152,7 +173,7 @@ export function CreateScreen({ onOpenSettings, again, onAgainUsed }: Props) {
         <RenderSetup
           photo={inputs.photo!}
           video={inputs.video!}
-          initial={lastSpec ? { options: lastSpec.normalise, params: lastSpec.params } : null}
+          initial={setupInitial}
           onStart={start}
           onOpenSettings={onOpenSettings}
           poseWarnings={badges(posePreview.preview)
