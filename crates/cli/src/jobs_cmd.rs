@@ -51,7 +51,10 @@ pub fn runpod_setup() -> Result<Option<RunPodSetup>> {
     let spec = cli_pod_spec()?;
     Ok(Some(RunPodSetup {
         client: RunPodClient::new(endpoints.runpod_api_url.clone(), key)?,
-        lifecycle: LifecycleConfig::new(endpoints.pod_url_template.clone()),
+        lifecycle: LifecycleConfig {
+            install_id: crate::data_lock::install_id(),
+            ..LifecycleConfig::new(endpoints.pod_url_template.clone())
+        },
         spec,
     }))
 }
@@ -121,6 +124,10 @@ fn line(j: &JobRecord) -> String {
 }
 
 async fn recover(json: bool) -> ExitCode {
+    let _lock = match crate::data_lock::lock_data_folder("studio jobs recover") {
+        Ok(l) => l,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
     // Without RunPod access, jobs on the user's own ComfyUI still settle; pod jobs stay
     // unfinished with an error saying what is needed.
     let runpod = runpod_setup().unwrap_or_else(|e| {
@@ -171,6 +178,10 @@ async fn recover(json: bool) -> ExitCode {
 /// `--yes`), a progress bar per stage with the live cost, Ctrl-C to cancel (the pod is torn
 /// down), and the result path with the cost line. `render_cmd` calls this for the pod path.
 pub async fn render_on_pod(spec: JobSpec, yes: bool, json: bool) -> ExitCode {
+    let _lock = match crate::data_lock::lock_data_folder("studio render") {
+        Ok(l) => l,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
     let engine = match runpod_setup().and_then(|r| {
         let r = r.ok_or_else(|| {
             Error::new("runpod.no_key", "No RunPod API key. Set RUNPOD_API_KEY or save a key in the app's Settings, or pass --comfy-url.")

@@ -1,6 +1,7 @@
 //! `studio`: the command-line front end. It drives the same engine as the desktop app and
 //! exposes only what works.
 
+mod data_lock;
 mod gallery_cmd;
 mod jobs_cmd;
 mod output;

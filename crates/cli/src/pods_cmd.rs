@@ -91,8 +91,22 @@ fn manager(manifest: Option<Manifest>) -> Result<PodManager<ComfyProbe>> {
                 .then(|| EnvLock::for_manifest(&default_manifest()))
                 .transpose()?,
         ),
-        LifecycleConfig::new(endpoints.pod_url_template.clone()),
+        LifecycleConfig {
+            install_id: crate::data_lock::install_id(),
+            ..LifecycleConfig::new(endpoints.pod_url_template.clone())
+        },
     ))
+}
+
+/// Pods of renders the journal has not settled: `studio jobs recover` (or the app) resumes or
+/// terminates them; the sweep leaves them alone.
+fn owned_by_unfinished_renders() -> Result<HashSet<String>> {
+    let journal = studio_jobs::open_journal(&studio_core::paths::data_dir()?)?;
+    Ok(journal
+        .unfinished()?
+        .into_iter()
+        .filter_map(|j| j.pod.map(|p| p.pod_id))
+        .collect())
 }
 
 fn money(v: Option<f64>) -> String {
@@ -140,14 +154,19 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
                 Ok(list) => {
                     for p in list {
                         out!(
-                            "{}  {}  {:?}  {}  up {}s  {}/h  {}",
+                            "{}  {}  {:?}  {}  up {}s  {}/h  {}{}",
                             p.pod_id,
                             p.name,
                             p.status,
                             p.gpu_id.unwrap_or_default(),
                             p.uptime_secs.unwrap_or(0.0) as u64,
                             money(Some(p.rate_per_hour)),
-                            money(p.cost_usd)
+                            money(p.cost_usd),
+                            if p.other_install {
+                                "  (another install's: only `pods terminate ID` touches it)"
+                            } else {
+                                ""
+                            }
                         );
                     }
                     ExitCode::SUCCESS
@@ -161,20 +180,24 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
             gpus,
             json,
         } => start(workflow, gpus, json).await,
-        PodsCommand::Terminate { id, json } => match manager(None) {
-            Ok(m) => match m.terminate(&id, &Reporter::silent()).await {
-                Ok(t) if json => print_json(&t),
-                Ok(t) => {
-                    out!("terminated {}  cost {}", t.pod_id, money(t.cost_usd));
-                    ExitCode::SUCCESS
-                }
+        PodsCommand::Terminate { id, json } => {
+            match lock("studio pods terminate").and_then(|l| Ok((l, manager(None)?))) {
+                Ok((_lock, m)) => match m.terminate(&id, &Reporter::silent()).await {
+                    Ok(t) if json => print_json(&t),
+                    Ok(t) => {
+                        out!("terminated {}  cost {}", t.pod_id, money(t.cost_usd));
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(&e, json, EXIT_FAILED),
+                },
                 Err(e) => fail(&e, json, EXIT_FAILED),
-            },
-            Err(e) => fail(&e, json, EXIT_FAILED),
-        },
-        PodsCommand::Sweep { json } => match manager(None) {
-            // The CLI runs no jobs: every pod of ours counts as an orphan here.
-            Ok(m) => match m.sweep(&HashSet::new(), &Reporter::silent()).await {
+            }
+        }
+        PodsCommand::Sweep { json } => match lock("studio pods sweep")
+            .and_then(|l| Ok((l, manager(None)?, owned_by_unfinished_renders()?)))
+        {
+            // With the lock held no render runs: only the unfinished ones own pods.
+            Ok((_lock, m, owned)) => match m.sweep(&owned, &Reporter::silent()).await {
                 Ok(swept) if json => print_json(&swept),
                 Ok(swept) => {
                     for s in &swept {
@@ -196,7 +219,15 @@ pub async fn run_pods(args: PodsArgs) -> ExitCode {
     }
 }
 
+fn lock(command: &str) -> Result<studio_core::instance::InstanceLock> {
+    crate::data_lock::lock_data_folder(command)
+}
+
 async fn start(workflow: Option<PathBuf>, gpus: Vec<String>, json: bool) -> ExitCode {
+    let _lock = match lock("studio pods start") {
+        Ok(l) => l,
+        Err(e) => return fail(&e, json, EXIT_FAILED),
+    };
     let path = workflow.clone().unwrap_or_else(default_manifest);
     let manifest = match Manifest::load(&path) {
         Ok(m) => Some(m),
