@@ -131,9 +131,3 @@ pub fn journal_pod(data: &std::path::Path, name: &str, id: &str) {
         .unwrap();
     journal.record_created(name, id, 1.64).unwrap();
 }
-
-/// Names a pod as this data folder's install would.
-pub fn our_name(data: &std::path::Path, what: &str) -> String {
-    let install = studio_core::install::install_id(data).unwrap();
-    format!("sds-{install}-{what}")
-}
