@@ -67,6 +67,47 @@ test("dropping a photo and a video shows their facts; a broken file shows an err
   }
 });
 
+test("the page opens only files the user dropped or picked, and runs no inline script", async () => {
+  const driver = await driverHost.open();
+  try {
+    // What a script that got into the page could try: name files itself.
+    const call = (cmd, args) =>
+      driver.executeAsyncScript(
+        `const done = arguments[arguments.length - 1];
+         window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+           .then(() => done({ ok: true }), (e) => done({ ok: false, code: e && e.code, message: e && e.message }));`,
+        cmd,
+        args,
+      );
+    let r = await call("probe_media", { path: media.video });
+    assert.equal(r.code, "app.path_not_chosen", JSON.stringify(r));
+    assert.match(r.message, /Choose files/);
+
+    await dropFiles(driver, [media.photo, media.video]);
+    assert.equal(await textOf(driver, "video-dimensions"), "480 × 832 (portrait)");
+    assert.equal((await call("probe_media", { path: media.video })).ok, true);
+    r = await call("probe_media", { path: media.corrupt });
+    assert.equal(r.code, "app.path_not_chosen", `a file beside a dropped one stays closed: ${JSON.stringify(r)}`);
+    r = await call("plan_render", { image: media.photo, video: media.corrupt, options: {}, params: {} });
+    assert.equal(r.code, "app.path_not_chosen", JSON.stringify(r));
+    r = await call("reveal_file", { path: media.video });
+    assert.equal(r.code, "app.path_not_an_output", JSON.stringify(r));
+    r = await call("video_url", { path: media.video });
+    assert.equal(r.code, "media.not_playable_here", JSON.stringify(r));
+
+    // The CSP's script-src 'self': a script element the page makes up does not run.
+    const ran = await driver.executeScript(
+      `const s = document.createElement("script");
+       s.textContent = "window.__inlineRan = true";
+       document.body.appendChild(s);
+       return window.__inlineRan === true;`,
+    );
+    assert.equal(ran, false);
+  } finally {
+    await driver.quit();
+  }
+});
+
 test("a key saved in Settings survives a restart and is never written to the data folder", async () => {
   let driver = await driverHost.open();
   try {
