@@ -135,7 +135,7 @@ fetch() { # K DEST SIZE SHA REV REPO PATH
   u=${SDS_HF_BASE:-https://huggingface.co}/$6/resolve/$R/$7 H=$W/hdr.$1 a=0 rc= et= ls=
   while :; do
     b=$(size "$F.part")
-    curl -sS -L -C - -o "$F.part" -D "$H" -w '%{http_code}' $AUTH --connect-timeout 30 \
+    curl -fsSL -C - -o "$F.part" -D "$H" -w '%{http_code}' $AUTH --connect-timeout 30 \
       --speed-limit "${SDS_STALL_BYTES:-1024}" --speed-time "${SDS_STALL_SECS:-60}" \
       "$u" </dev/null >"$W/code.$1" &
     echo $! >"$W/curl.$1"
@@ -149,6 +149,7 @@ fetch() { # K DEST SIZE SHA REV REPO PATH
     v=$(hv x-linked-size) && [ -n "$v" ] && ls=$v
     [ "$e" = 0 ] && break
     code=$(cat "$W/code.$1")
+    [ "$e" = 33 ] && rm -f "$F.part" # the server ignores ranges: start over
     case $code in
     416) break ;; # the .part is already whole; the hash decides
     408 | 429) ;;

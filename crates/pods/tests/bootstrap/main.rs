@@ -421,7 +421,7 @@ fn plain_pod(src: &Path, models: &[String], server: &ModelServer) -> Pod {
 #[tokio::test]
 async fn cut_and_stalled_downloads_resume_and_are_verified() {
     let src = tempfile::tempdir().unwrap();
-    let (cut, stall) = (bytes(400_000, 5), bytes(400_000, 6));
+    let (cut, stall, whole) = (bytes(400_000, 5), bytes(400_000, 6), bytes(70_000, 11));
     let faulty = |bytes, fault| File {
         bytes,
         lfs: true,
@@ -433,6 +433,7 @@ async fn cut_and_stalled_downloads_resume_and_are_verified() {
             "Org/r/stall.safetensors",
             faulty(stall.clone(), Fault::Stall),
         ),
+        ("Org/r/whole.safetensors", lfs(whole.clone())),
     ])
     .await;
     let models = [
@@ -448,8 +449,18 @@ async fn cut_and_stalled_downloads_resume_and_are_verified() {
             None,
             "Org/r/stall.safetensors",
         ),
+        model(
+            "loras/whole.safetensors",
+            70_000,
+            None,
+            "Org/r/whole.safetensors",
+        ),
     ];
     let pod = plain_pod(src.path(), &models, &server);
+    // An earlier pod got all of this one but stopped before renaming it.
+    let part = pod.model("loras/whole.safetensors.part");
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    std::fs::write(&part, &whole).unwrap();
     let run = pod.start();
     run.wait_for_stage("start", LONG).await;
     assert!(run.of("error").is_empty(), "{}", run.transcript());
@@ -485,6 +496,42 @@ async fn cut_and_stalled_downloads_resume_and_are_verified() {
         "loras/stall.safetensors {COMMIT} {}",
         sha256(&stall)
     )));
+    // The whole .part was asked for its end only (416), then verified and kept.
+    let whole_ranges: Vec<Option<String>> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/blobs/Org/r/whole.safetensors")
+        .map(|r| r.range)
+        .collect();
+    assert_eq!(whole_ranges, [Some("bytes=70000-".to_string())]);
+    assert_eq!(
+        std::fs::read(pod.model("loras/whole.safetensors")).unwrap(),
+        whole
+    );
+}
+
+#[tokio::test]
+async fn a_file_the_server_does_not_have_stops_at_once() {
+    let src = tempfile::tempdir().unwrap();
+    let server = ModelServer::start(vec![]).await;
+    let dest = "vae/gone.safetensors";
+    let mut pod = plain_pod(
+        src.path(),
+        &[model(dest, 1_000, None, "Org/r/gone.safetensors")],
+        &server,
+    );
+    pod.set("SDS_ON_ERROR", "exit");
+    let mut run = pod.start();
+    assert!(!run.exit(LONG).await.success());
+    let error = error_of(&run);
+    assert_eq!(error["code"], "bootstrap.download");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 404") && message.contains(dest),
+        "{message}"
+    );
+    // No retries for an answer that will not change.
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
