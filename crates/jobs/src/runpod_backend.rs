@@ -198,10 +198,14 @@ impl PodProvider for RunPodPods {
                 }));
             }
             match ev.stage {
-                studio_pods::Stage::ComfyAnswering => {
+                // The bootstrap's install and ComfyUI start are waiting for ComfyUI, its model
+                // download waiting for models (the job's stages only move forward).
+                studio_pods::Stage::ComfyAnswering
+                | studio_pods::Stage::Installing
+                | studio_pods::Stage::StartingComfy => {
                     on(PodProgress::Stage(Stage::WaitingForComfy))
                 }
-                studio_pods::Stage::ModelsPresent => {
+                studio_pods::Stage::ModelsPresent | studio_pods::Stage::DownloadingModels => {
                     on(PodProgress::Stage(Stage::WaitingForModels))
                 }
                 _ => {}

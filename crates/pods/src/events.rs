@@ -11,6 +11,13 @@ pub enum Stage {
     Creating,
     Provisioning,
     ContainerStarting,
+    /// Our bootstrap installs ComfyUI, the node packs and the Python packages (its `prepare`,
+    /// `install` and `python` stages, read from the pod's log).
+    Installing,
+    /// Our bootstrap downloads and checks the model files; events carry byte progress.
+    DownloadingModels,
+    /// Our bootstrap has started ComfyUI, which does not answer yet.
+    StartingComfy,
     /// ComfyUI answers through the proxy (`/system_stats`).
     ComfyAnswering,
     /// Custom nodes and model files the workflow needs are present (`/object_info`).
@@ -28,6 +35,9 @@ impl Stage {
             Self::Creating => "creating",
             Self::Provisioning => "provisioning",
             Self::ContainerStarting => "container_starting",
+            Self::Installing => "installing",
+            Self::DownloadingModels => "downloading_models",
+            Self::StartingComfy => "starting_comfy",
             Self::ComfyAnswering => "comfy_answering",
             Self::ModelsPresent => "models_present",
             Self::Ready => "ready",
@@ -43,6 +53,9 @@ impl Stage {
             Self::Creating => "Finding a GPU",
             Self::Provisioning => "Provisioning the pod",
             Self::ContainerStarting => "Starting the container (first start downloads the image)",
+            Self::Installing => "Installing ComfyUI and its Python packages",
+            Self::DownloadingModels => "Downloading models",
+            Self::StartingComfy => "Starting ComfyUI",
             Self::ComfyAnswering => "Waiting for ComfyUI (first start downloads models)",
             Self::ModelsPresent => "Checking custom nodes and models",
             Self::Ready => "Ready",
@@ -66,6 +79,21 @@ pub struct PodEvent {
     /// From the rate captured at create; 0 before a pod exists.
     pub cost_usd: f64,
     pub message: String,
+    /// While models download on the pod: how far along, from the bootstrap's own count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<DownloadProgress>,
+}
+
+/// Model download progress on the pod, as its bootstrap reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DownloadProgress {
+    pub done_files: u64,
+    pub files: u64,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    /// The file being downloaded, relative to ComfyUI's `models` folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
 }
 
 /// Sends events if anybody listens; a closed receiver never stops the lifecycle.

@@ -11,13 +11,14 @@ pub mod journal;
 pub mod lock;
 mod manager;
 pub mod probe;
+mod progress;
 mod readiness;
 pub mod spec;
 mod sweep;
 mod teardown;
 
 pub use deadman::DeadMan;
-pub use events::{CostMeter, PodEvent, Reporter, Stage};
+pub use events::{CostMeter, DownloadProgress, PodEvent, Reporter, Stage};
 pub use journal::{Journal, JournalPod};
 pub use lock::EnvLock;
 pub use manager::{Deadlines, LifecycleConfig, PodManager, ReadyPod, codes};

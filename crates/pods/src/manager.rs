@@ -3,7 +3,7 @@
 
 use crate::deadman::DeadMan;
 use crate::dropguard::TerminateOnDrop;
-use crate::events::{CostMeter, PodEvent, Reporter, Stage, dollars};
+use crate::events::{CostMeter, DownloadProgress, PodEvent, Reporter, Stage, dollars};
 use crate::journal::Journal;
 use crate::probe::ReadinessProbe;
 use crate::spec::{COMFY_PORT, PodSpec};
@@ -30,6 +30,9 @@ pub mod codes {
     pub const CONTAINER_FAILED: &str = "pods.container_failed";
     /// The pod's ComfyUI does not run the lock's pinned environment; the pod was stopped.
     pub const ENVIRONMENT_MISMATCH: &str = "pods.environment_mismatch";
+    /// Our bootstrap reported a fatal error in the pod's log (a hash mismatch, a full disk,
+    /// a failed install); the pod was terminated without waiting for a deadline.
+    pub const BOOTSTRAP_FAILED: &str = "pods.bootstrap_failed";
     /// RunPod did not confirm the termination in time.
     pub const TERMINATE_UNCONFIRMED: &str = "pods.terminate_unconfirmed";
 }
@@ -68,6 +71,9 @@ pub struct LifecycleConfig {
     pub create_retry_delay: Duration,
     /// How long to wait for RunPod to confirm a termination.
     pub terminate_timeout: Duration,
+    /// The slowest model download that is still progress: the download stage's deadline is
+    /// the bootstrap's total bytes at this rate, and never shorter than the ComfyUI deadline.
+    pub min_download_bytes_per_sec: u64,
     /// This data folder's install id, put in every pod name. Pods named with another install's
     /// id are never swept; with `None` only the pods the journal knows count as ours.
     pub install_id: Option<String>,
@@ -83,6 +89,8 @@ impl LifecycleConfig {
             create_retries: 2,
             create_retry_delay: Duration::from_secs(3),
             terminate_timeout: Duration::from_secs(120),
+            // 10 MB/s: hosts fetch from Hugging Face at hundreds; 33 GB then takes at most 55 min.
+            min_download_bytes_per_sec: 10_000_000,
             install_id: None,
         }
     }
@@ -139,6 +147,16 @@ pub(crate) struct Track<'a> {
 
 impl Track<'_> {
     pub fn emit(&self, stage: Stage, pod: Option<&Created>, message: impl Into<String>) {
+        self.emit_with(stage, pod, message, None);
+    }
+
+    pub fn emit_with(
+        &self,
+        stage: Stage,
+        pod: Option<&Created>,
+        message: impl Into<String>,
+        download: Option<DownloadProgress>,
+    ) {
         self.reporter.send(PodEvent {
             name: pod.map(|p| p.name.clone()),
             pod_id: pod.map(|p| p.pod_id.clone()),
@@ -148,6 +166,7 @@ impl Track<'_> {
             stage_elapsed_secs: self.stage_began.elapsed().as_secs_f64(),
             cost_usd: pod.map_or(0.0, |p| p.meter.cost()),
             message: message.into(),
+            download,
         });
     }
 }

@@ -141,6 +141,17 @@ impl StandIn {
         self.shared.requests()
     }
 
+    /// Sequence numbers of the whole log events sent for `pod_id`, over all its connections:
+    /// a reader that resumes right sees each once.
+    pub fn log_events_served(&self, pod_id: &str) -> Vec<u64> {
+        let st = self.shared.lock();
+        st.log_served
+            .iter()
+            .filter(|(p, _)| p == pod_id)
+            .map(|(_, seq)| *seq)
+            .collect()
+    }
+
     /// Creates a pod as if another client had (for sweep tests); returns its id.
     pub fn inject_pod(&self, name: &str, gpu_id: &str) -> String {
         let body = serde_json::json!({"name": name, "image": "x", "gpu": {"id": gpu_id}});

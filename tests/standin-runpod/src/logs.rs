@@ -150,6 +150,7 @@ impl Stream {
         let now = Instant::now();
         let mut st = self.shared.lock();
         st.settle(now);
+        let st = &mut *st;
         let Some(pod) = st.pods.iter().find(|p| p.id == self.pod_id) else {
             return Step::End;
         };
@@ -175,6 +176,7 @@ impl Stream {
             }
             self.sent += 1;
             self.last_byte = now;
+            st.log_served.push((self.pod_id.clone(), i as u64 + 1));
             return Step::Send(Bytes::from(event));
         }
         if self.last_byte.elapsed() >= KEEP_ALIVE {

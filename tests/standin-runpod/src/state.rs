@@ -82,6 +82,8 @@ pub struct State {
     pub faults: Faults,
     pub next_id: u64,
     pub volumes: Vec<crate::volumes::VolumeRecord>,
+    /// Every whole log event sent, as (pod id, sequence number), over all connections.
+    pub log_served: Vec<(String, u64)>,
 }
 
 impl PodRecord {
