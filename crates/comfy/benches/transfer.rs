@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use studio_comfy::{ClientConfig, ComfyClient, OutputFile};
+use studio_comfy::{ClientConfig, ComfyClient, LocalFile, OutputFile};
 
 const SERVER_ENV: &str = "TRANSFER_BENCH_SERVE_DIR";
 
@@ -130,6 +130,12 @@ async fn bench() {
     let view = format!("{url}/view?filename=big.mp4&type=output");
     let form = format!("image=@{}", source.display());
     let down_dir = dir.path().join("down");
+    let save = LocalFile {
+        dir: down_dir.clone(),
+        stem: "big".into(),
+        ext: "mp4".into(),
+        part: down_dir.join("big.mp4.bench.part"),
+    };
     let curl_out = dir.path().join("curl.out").display().to_string();
     // Interleaved rounds, best of each: the machine is shared, so single runs are noisy.
     let rounds: usize = std::env::var("TRANSFER_BENCH_ROUNDS")
@@ -160,7 +166,7 @@ async fn bench() {
         settle();
         let t = Instant::now();
         let got = client
-            .download(&out, &down_dir, |_, _| {})
+            .download(&out, &save, |_, _| {})
             .await
             .expect("download");
         down_client = down_client.min(t.elapsed().as_secs_f64());

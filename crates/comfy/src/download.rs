@@ -1,8 +1,10 @@
-//! Downloading outputs from `/view`: streamed to `NAME.part`, resumed with a Range request after a
-//! drop, size-checked, then renamed. Server-supplied names are data, never paths.
+//! Downloading outputs from `/view`: streamed to the render's own `.part` file, resumed with a
+//! Range request after a drop, size-checked, then moved to a free name (see `save_as`).
+//! Server-supplied names are data, never paths.
 
 use crate::client::{ComfyClient, check_status, transport_error};
 use crate::errors::{BAD_OUTPUT_NAME, DOWNLOAD_INCOMPLETE, OUTPUT_MISSING};
+use crate::save_as::LocalFile;
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -72,23 +74,23 @@ pub fn safe_file_name(name: &str) -> Result<&str> {
 }
 
 impl ComfyClient {
-    /// Downloads `file` into `out_dir`; `progress(received, total)` as bytes arrive.
-    #[tracing::instrument(skip(self, progress), fields(url = %self.base_url(), file = %file.filename))]
+    /// Downloads `file` into `to.part`, resuming what that file holds, then gives it its final
+    /// name (never replacing a file); `progress(received, total)` as bytes arrive.
+    #[tracing::instrument(skip(self, to, progress), fields(url = %self.base_url(), file = %file.filename))]
     pub async fn download(
         &self,
         file: &OutputFile,
-        out_dir: &Path,
+        to: &LocalFile,
         mut progress: impl FnMut(u64, Option<u64>),
     ) -> Result<PathBuf> {
-        let name = safe_file_name(&file.filename)?;
-        tokio::fs::create_dir_all(out_dir)
+        // The server's name only goes back to the server; it must still be a plain name.
+        safe_file_name(&file.filename)?;
+        tokio::fs::create_dir_all(&to.dir)
             .await
-            .map_err(|e| Error::io(&format!("create {}", out_dir.display()), e))?;
-        let dest = out_dir.join(name);
-        let part = out_dir.join(format!("{name}.part"));
+            .map_err(|e| Error::io(&format!("create {}", to.dir.display()), e))?;
         let mut failures = 0;
         loop {
-            match self.download_pass(file, &part, &mut progress).await {
+            match self.download_pass(file, &to.part, &mut progress).await {
                 Ok(()) => break,
                 Err(Pass::Fatal(e)) => return Err(e),
                 Err(Pass::Retry(e)) if failures >= self.config.retries => return Err(e),
@@ -99,9 +101,10 @@ impl ComfyClient {
                 }
             }
         }
-        tokio::fs::rename(&part, &dest)
+        let local = to.clone();
+        let dest = tokio::task::spawn_blocking(move || local.finish())
             .await
-            .map_err(|e| Error::io(&format!("move the download to {}", dest.display()), e))?;
+            .map_err(|e| Error::internal("saving the download stopped").with_source(e))??;
         tracing::info!(path = %dest.display(), "downloaded");
         Ok(dest)
     }

@@ -20,6 +20,8 @@ pub const BAD_OUTPUT_NAME: &str = "comfy.bad_output_name";
 pub const OUTPUT_MISSING: &str = "comfy.output_missing";
 pub const DOWNLOAD_INCOMPLETE: &str = "comfy.download_incomplete";
 pub const BAD_OUTPUT: &str = "comfy.bad_output";
+/// A finished download could not be given its final name.
+pub const SAVE_FAILED: &str = "comfy.save_failed";
 /// The workflow does not fit the server's node definitions (`/object_info`).
 pub const WORKFLOW_MISMATCH: &str = "comfy.workflow_mismatch";
 

@@ -10,6 +10,7 @@ mod manifest;
 mod param_rule;
 mod readiness;
 mod render;
+mod save_as;
 mod template;
 mod upload;
 mod validate;
@@ -23,6 +24,7 @@ pub use manifest::{
 };
 pub use readiness::{Readiness, choices, missing_models, missing_nodes};
 pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render, verify_download};
+pub use save_as::{LocalFile, SaveAs, expected_extension, format_extension, set_output_prefix};
 pub use template::{check_value, fill, parse_param};
 pub use tokio_util::sync::CancellationToken;
 pub use validate::{Problem, check_workflow, problems_to_result};

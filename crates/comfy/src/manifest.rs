@@ -60,6 +60,10 @@ impl ParamSpec {
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     pub node: String,
+    /// The node's input that names its files (`filename_prefix`): the app writes a prefix
+    /// unique to the render there, so a server's output folder never mixes runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -201,6 +205,9 @@ impl Manifest {
         }
         for o in &self.outputs {
             self.node(&o.node, "output")?;
+            if let Some(field) = &o.prefix_field {
+                self.check_prefix_field(&o.node, field)?;
+            }
         }
         Ok(())
     }
@@ -219,6 +226,24 @@ impl Manifest {
                     ),
                 )
             })
+    }
+
+    fn check_prefix_field(&self, node: &str, field: &str) -> Result<()> {
+        let t = Target {
+            node: node.to_string(),
+            field: field.to_string(),
+        };
+        self.check_literal("output prefix_field", &t)?;
+        if !self.value_at(&t).is_some_and(Value::is_string) {
+            return Err(Error::new(
+                MANIFEST_INVALID,
+                format!(
+                    "The output prefix_field {field} of node {node} does not hold text in the \
+                     workflow; name the node's file name prefix input (filename_prefix)."
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The target must exist and hold a plain value: replacing a link would cut the graph.

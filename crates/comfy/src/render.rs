@@ -6,6 +6,7 @@ use crate::download::{OutputFile, outputs_of};
 use crate::errors::{BAD_OUTPUT, OUTPUT_MISSING};
 use crate::events::ComfyEvent;
 use crate::manifest::Manifest;
+use crate::save_as::{LocalFile, SaveAs, set_output_prefix};
 use crate::template;
 use serde::Serialize;
 use serde_json::Value;
@@ -133,7 +134,9 @@ pub async fn render(
         uploaded.insert(name.clone(), file.reference());
     }
 
-    let prompt = template::fill(manifest, &uploaded, &request.params)?;
+    let save = SaveAs::fresh(out_dir);
+    let mut prompt = template::fill(manifest, &uploaded, &request.params)?;
+    set_output_prefix(manifest, &mut prompt, &save.server_prefix(manifest));
     // The socket opens before queueing so that no early event is missed.
     let mut follower = client.events().await;
     let queued = until_cancelled(&cancel, client.queue_prompt(&prompt)).await?;
@@ -162,7 +165,8 @@ pub async fn render(
             ));
         }
         for out in listed {
-            files.push(fetch(client, &out, out_dir, &mut events, &cancel).await?);
+            let to = save.local_file(manifest, &out, files.len());
+            files.push(fetch(client, &out, &to, &mut events, &cancel).await?);
         }
     }
     events(RenderEvent::Done {
@@ -174,14 +178,14 @@ pub async fn render(
 async fn fetch(
     client: &ComfyClient,
     out: &OutputFile,
-    out_dir: &Path,
+    to: &LocalFile,
     events: &mut (impl FnMut(RenderEvent) + Send),
     cancel: &CancellationToken,
 ) -> Result<RenderedFile> {
     let mut throttle = Throttle::default();
     let path = until_cancelled(
         cancel,
-        client.download(out, out_dir, |received, total| {
+        client.download(out, to, |received, total| {
             if throttle.pass(received, total) {
                 events(RenderEvent::Downloading {
                     file: out.filename.clone(),
@@ -221,10 +225,14 @@ pub async fn verify_download(path: &Path, out: &OutputFile) -> Result<u64> {
     if bytes == 0 {
         return Err(bad("is empty"));
     }
-    let lower = out.filename.to_ascii_lowercase();
+    let mp4_name = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        lower.ends_with(".mp4") || lower.ends_with(".mov")
+    };
+    // The local name carries the format the workflow asked for.
     let mp4ish = out.format.as_deref().is_some_and(|f| f.contains("mp4"))
-        || lower.ends_with(".mp4")
-        || lower.ends_with(".mov");
+        || mp4_name(&out.filename)
+        || mp4_name(&path.to_string_lossy());
     if mp4ish && head.get(4..8) != Some(b"ftyp".as_slice()) {
         return Err(bad("is not an MP4 video"));
     }

@@ -35,7 +35,12 @@ async fn full_render_produces_an_h264_video_at_the_load_rate() {
     // 1 s loaded at 8 fps = 8 frames, rounded down to 4n+1; saved at the load rate, not 24.
     assert_eq!(frames, 5);
     assert!((rate - 8.0).abs() < 0.01, "rate {rate}");
-    let server_copy = server.output_dir().join(file.path.file_name().unwrap());
+    let server_copy = only_video(server.output_dir());
+    assert_ne!(
+        server_copy.file_name(),
+        file.path.file_name(),
+        "saved under a name of its own"
+    );
     assert_eq!(
         std::fs::read(&file.path).unwrap(),
         std::fs::read(server_copy).unwrap()

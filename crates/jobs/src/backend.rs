@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use studio_comfy::SaveAs;
 use studio_error::Result;
 use tokio_util::sync::CancellationToken;
 
@@ -122,10 +123,12 @@ pub trait RenderServer: Send + Sync {
     /// Uploads the file for the manifest input `input`; returns the name the server gave it.
     async fn upload(&self, input: &str, path: &Path, progress: ProgressFn<'_>) -> Result<String>;
     /// Queues the workflow with the uploaded names and the user's params, under `prompt_id`
-    /// (chosen by the job and journaled first). Returns the id the server uses.
+    /// (chosen by the job and journaled first), asking the server to name its files after
+    /// `save.render_id`. Returns the id the server uses.
     async fn queue(
         &self,
         prompt_id: &str,
+        save: &SaveAs,
         uploads: &BTreeMap<String, String>,
         params: &BTreeMap<String, serde_json::Value>,
     ) -> Result<String>;
@@ -137,11 +140,12 @@ pub trait RenderServer: Send + Sync {
         on_event: &(dyn Fn(RunEvent) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<()>;
-    /// Downloads every output the manifest names into `out_dir`; returns the files.
+    /// Downloads every output the manifest names into `save.dir`, under names of this render's
+    /// own that replace no file; returns the files.
     async fn download(
         &self,
         prompt_id: &str,
-        out_dir: &Path,
+        save: &SaveAs,
         progress: FileProgressFn<'_>,
     ) -> Result<Vec<PathBuf>>;
     /// Stops our prompt (interrupt if running, remove from the queue if pending).

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use studio_comfy::{ClientConfig, ComfyClient, ComfyEvent, Follower, Manifest};
+use studio_comfy::{ClientConfig, ComfyClient, ComfyEvent, Follower, Manifest, SaveAs};
 use studio_error::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -82,12 +82,15 @@ impl RenderServer for ComfyServer {
     async fn queue(
         &self,
         _prompt_id: &str,
+        save: &SaveAs,
         uploads: &BTreeMap<String, String>,
         params: &BTreeMap<String, Value>,
     ) -> Result<String> {
         // TODO(comfy): studio-comfy picks its own prompt id; taking ours would let the journal
         // hold the id before the POST instead of just after it.
-        let prompt = studio_comfy::fill(&self.manifest, uploads, params)?;
+        let mut prompt = studio_comfy::fill(&self.manifest, uploads, params)?;
+        let prefix = save.server_prefix(&self.manifest);
+        studio_comfy::set_output_prefix(&self.manifest, &mut prompt, &prefix);
         let follower = self.client.events().await;
         let queued = self.client.queue_prompt(&prompt).await?;
         lock(&self.followers).insert(queued.prompt_id.clone(), follower);
@@ -141,7 +144,7 @@ impl RenderServer for ComfyServer {
     async fn download(
         &self,
         prompt_id: &str,
-        out_dir: &Path,
+        save: &SaveAs,
         progress: FileProgressFn<'_>,
     ) -> Result<Vec<PathBuf>> {
         let known = lock(&self.entries).get(prompt_id).cloned();
@@ -157,9 +160,10 @@ impl RenderServer for ComfyServer {
         let mut files = Vec::new();
         for spec in &self.manifest.outputs {
             for out in studio_comfy::outputs_of(&entry, &spec.node) {
-                let name = out.filename.clone();
+                let to = save.local_file(&self.manifest, &out, files.len());
+                let name = format!("{}.{}", to.stem, to.ext);
                 let each = |r: u64, t: Option<u64>| progress(name.as_str(), r, t);
-                files.push(self.client.download(&out, out_dir, each).await?);
+                files.push(self.client.download(&out, &to, each).await?);
             }
         }
         Ok(files)

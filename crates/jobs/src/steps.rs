@@ -12,6 +12,7 @@ use crate::stage::Stage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use studio_comfy::SaveAs;
 use studio_error::{Error, Result};
 
 pub const COMFY_TIMEOUT: &str = "jobs.comfy_timeout";
@@ -88,8 +89,9 @@ impl Engine {
         let prompt_id = uuid::Uuid::new_v4().to_string();
         self.journal.set_prompt(&ctx.id, &prompt_id)?;
         ctx.enter(Stage::QueuedOnComfy)?;
+        let save = self.save_as(ctx, &spec.out_dir)?;
         let actual = stop
-            .guard(server.queue(&prompt_id, &uploads, &spec.params))
+            .guard(server.queue(&prompt_id, &save, &uploads, &spec.params))
             .await?;
         if actual != prompt_id {
             self.journal.set_prompt(&ctx.id, &actual)?;
@@ -286,6 +288,17 @@ impl Engine {
         }
     }
 
+    /// Where this job's results go. Built from the journal, so a resumed job gets the same
+    /// names (and finds its own `.part` files) after a restart.
+    fn save_as(&self, ctx: &Ctx, out_dir: &Path) -> Result<SaveAs> {
+        let created_ms = self.journal.get(&ctx.id)?.created_ms;
+        Ok(SaveAs {
+            dir: out_dir.to_path_buf(),
+            render_id: ctx.id.clone(),
+            created_unix: created_ms.div_euclid(1000),
+        })
+    }
+
     /// Generating, downloading and verifying: shared by a fresh run and a recovered one.
     pub(crate) async fn follow_and_fetch(
         &self,
@@ -342,8 +355,9 @@ impl Engine {
                     });
                 }
             };
+            let save = self.save_as(ctx, out_dir)?;
             outputs = stop
-                .guard(server.download(prompt_id, out_dir, &progress))
+                .guard(server.download(prompt_id, &save, &progress))
                 .await?;
             self.journal.set_outputs(&ctx.id, &outputs)?;
         }

@@ -87,7 +87,7 @@ test("killed while generating: the crash guard finishes the render and terminate
     const billing = await standins.billing();
     assert.equal(billing.pods.length, made, "no new pod was made");
     assert.equal(billing.billing, 0, `no pod bills: ${JSON.stringify(billing)}`);
-    const outputs = readdirSync(join(dataDir, "renders")).filter((f) => /^SteadyDancer_\d+\.mp4$/.test(f));
+    const outputs = readdirSync(join(dataDir, "renders")).filter((f) => /^SteadyDancer_\d{4}-\d\d-\d\d_[0-9a-f]{8}\.mp4$/.test(f));
     assert.equal(outputs.length, 1, `the guard downloaded the result: ${outputs}`);
     await galleryShowsIt(host, 30_000);
   }));

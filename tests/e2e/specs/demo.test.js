@@ -38,7 +38,7 @@ test("demo mode renders with no key against the built-in stand-ins", async () =>
     await screenshot(driver, "demo-progress");
     const result = await driver.wait(until.elementLocated(byTest("render-result")), 120_000);
     await driver.wait(until.elementIsVisible(result), 5_000);
-    assert.match((await videoPlays(driver, "result-video", { playing: true })).src, /SteadyDancer_\d+\.mp4$/);
+    assert.match((await videoPlays(driver, "result-video", { playing: true })).src, /SteadyDancer_\d{4}-\d\d-\d\d_[0-9a-f]{8}\.mp4$/);
     assert.match(await textOf(driver, "result-cost"), /Demo: nothing was billed/);
     await driver.findElement(byTest("nav-gallery")).click();
     await driver.wait(until.elementLocated(byTest("gallery-item")), 10_000);

@@ -72,7 +72,7 @@ test("render on a pod: estimate, stages, result, gallery, and no pod left billin
     const played = await videoPlays(driver, "result-video", { playing: true });
     const src = new URL(played.src);
     assert.equal(src.hostname, "127.0.0.1");
-    assert.match(src.pathname, /^\/[0-9a-f]{32}\/\d+\/SteadyDancer_\d+\.mp4$/);
+    assert.match(src.pathname, /^\/[0-9a-f]{32}\/\d+\/SteadyDancer_\d{4}-\d\d-\d\d_[0-9a-f]{8}\.mp4$/);
     const whole = await fetch(src);
     assert.equal(whole.status, 200);
     const size = (await whole.arrayBuffer()).byteLength;

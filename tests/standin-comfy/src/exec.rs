@@ -2,6 +2,7 @@
 //! steps at the configured speed, a real H.264 video from the reference image, and a history
 //! entry the way VideoHelperSuite reports it (`gifs`).
 
+use crate::naming::next_save_path;
 use crate::{Job, Shared, WsOut, lock};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -250,21 +251,17 @@ async fn make_video(
     let frames = ((frames.saturating_sub(1)) / 4 * 4 + 1).max(1);
     let dim = |k: &str, d: u64| load["inputs"][k].as_u64().filter(|v| *v > 0).unwrap_or(d) / 2 * 2;
     let (w, h) = (dim("custom_width", 480), dim("custom_height", 832));
-    let prefix = node["filename_prefix"]
-        .as_str()
-        .unwrap_or("ComfyUI")
-        .replace(['/', '\\'], "_");
-    let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
-    let name = format!("{prefix}_{n:05}.mp4");
-    let out = shared.output_dir.join(&name);
-    encode(&image, &out, frames, fps, w, h).await?;
+    let prefix = node["filename_prefix"].as_str().unwrap_or("ComfyUI");
+    let at = next_save_path(&shared.output_dir, prefix, "mp4")?;
+    encode(&image, &at.full, frames, fps, w, h).await?;
+    let workflow = at.filename.replace(".mp4", ".png");
     let listed = lock(&shared.faults)
         .hostile_output_name
         .clone()
-        .unwrap_or(name);
+        .unwrap_or(at.filename);
     Ok(
-        json!({"filename": listed, "subfolder": "", "type": "output", "format": "video/h264-mp4",
-        "frame_rate": fps, "workflow": format!("{prefix}_{n:05}.png"), "fullpath": out}),
+        json!({"filename": listed, "subfolder": at.subfolder, "type": "output",
+        "format": "video/h264-mp4", "frame_rate": fps, "workflow": workflow, "fullpath": at.full}),
     )
 }
 

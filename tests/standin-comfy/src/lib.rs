@@ -5,6 +5,7 @@
 
 mod catalog;
 mod exec;
+mod naming;
 mod routes;
 mod ws;
 
@@ -124,6 +125,7 @@ pub(crate) struct Shared {
     pub interrupt: AtomicBool,
     pub hub: broadcast::Sender<WsOut>,
     pub ws_refused: AtomicBool,
+    /// Prompt numbers; file names count per prefix in the output folder (`naming`).
     pub counter: AtomicU64,
     pub uploads: AtomicUsize,
     pub prompts: AtomicUsize,

@@ -120,3 +120,14 @@ pub fn probe(path: &Path) -> (u64, f64, String) {
     let rate = a.parse::<f64>().unwrap() / b.parse::<f64>().unwrap();
     (frames, rate, s["codec_name"].as_str().unwrap().to_string())
 }
+
+/// The one MP4 in `dir` (a stand-in's output folder, or a render's).
+pub fn only_video(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
