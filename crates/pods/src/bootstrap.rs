@@ -5,6 +5,10 @@
 /// The script, compiled in so the pod never runs anything the app did not ship.
 pub const SCRIPT: &str = include_str!("../bootstrap/bootstrap.sh");
 
+/// The environment node's Python source, written by the bootstrap into
+/// `custom_nodes/sds_environment` (it goes in env, `SDS_NODE_PY`, to keep the command small).
+pub const ENVIRONMENT_NODE_PY: &str = include_str!("../bootstrap/sds_environment.py");
+
 /// What the bootstrap prints before each structured progress line.
 pub const PROGRESS_PREFIX: &str = "##sds ";
 

@@ -69,7 +69,7 @@ done ) >/dev/null 2>&1 &
 
 impl DeadMan {
     /// The pod's `args` for a script of ours (the bootstrap): arm the timer, then run it in
-    /// the same shell, which the script ends by `exec`-ing ComfyUI.
+    /// the same shell (it keeps ComfyUI as its child so it can report ComfyUI's exit).
     pub fn script_args(&self, script: &str) -> String {
         format!("sh -c {}", sh_quote(&format!("{}{script}", self.shell_snippet())))
     }

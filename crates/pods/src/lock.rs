@@ -225,6 +225,10 @@ impl EnvLock {
         env.insert("SDS_PYTHON".into(), self.image.python.clone());
         env.insert("SDS_LOCK_ID".into(), self.id());
         env.insert(
+            "SDS_NODE_PY".into(),
+            crate::bootstrap::ENVIRONMENT_NODE_PY.to_string(),
+        );
+        env.insert(
             "SDS_REPOS".into(),
             lines(
                 self.repos
@@ -301,6 +305,11 @@ mod tests {
         assert_eq!(models[0][2], "-", "unknown hash is a dash");
         assert_eq!(env["SDS_LOCK_ID"], lock.id());
         assert_eq!(env["SDS_PIP"], "onnxruntime-gpu==1.22.0");
+        assert!(env["SDS_NODE_PY"].contains("SteadyDancerStudioEnvironment"));
+        assert!(
+            !env.contains_key("SDS_SERVICES"),
+            "the image's own services start only when asked"
+        );
     }
 
     #[test]
