@@ -96,7 +96,10 @@ async fn two_renders_on_two_fresh_pods_keep_two_videos() {
         assert_eq!(names, [format!("SteadyDancer_{}_00001.mp4", job.id)]);
     }
     let local = first_video.file_name().unwrap().to_string_lossy();
-    assert!(local.starts_with("SteadyDancer_") && local.ends_with(".mp4"), "{local}");
+    assert!(
+        local.starts_with("SteadyDancer_") && local.ends_with(".mp4"),
+        "{local}"
+    );
     assert!(local.contains(&first.id[..8]), "{local}");
     assert_eq!(rig.runpod.pods_billing(), 0);
 }
