@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod clean_run;
+mod create_body;
 mod faults;
 mod fixtures;
 mod model_server;

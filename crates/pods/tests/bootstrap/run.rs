@@ -22,8 +22,13 @@ pub struct Run {
 
 impl Run {
     pub fn start(env: &[(&str, String)], stderr: &Path) -> Self {
+        Self::start_command(SCRIPT, env, stderr)
+    }
+
+    /// Runs `command` with `sh -c` (a pod's `args` are such a command line).
+    pub fn start_command(command: &str, env: &[(&str, String)], stderr: &Path) -> Self {
         let mut cmd = tokio::process::Command::new("sh");
-        cmd.arg("-c").arg(SCRIPT);
+        cmd.arg("-c").arg(command);
         // Only what the test sets: nothing from the developer's shell leaks in.
         for (key, _) in std::env::vars() {
             if key.starts_with("SDS_") || key == "HF_TOKEN" {
