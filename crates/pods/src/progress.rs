@@ -123,7 +123,8 @@ impl Boot {
                     files,
                     done_bytes,
                     total_bytes,
-                    current,
+                    // The last count of a download names no file.
+                    current: current.filter(|c| !c.is_empty()),
                 });
                 true
             }
@@ -144,12 +145,15 @@ impl Boot {
         }
     }
 
-    /// Words for the current stage, with the download's figures when downloading.
+    /// Words for the current stage, with the download's figures when downloading. The
+    /// bootstrap's own message is terse ("ComfyUI 783545f"), so it follows the stage's label.
     pub fn note(&self, stage: Stage) -> String {
+        let label = stage.label();
+        let message = self.message.trim();
         match (&self.download, stage) {
             (Some(d), Stage::DownloadingModels) => download_message(d),
-            _ if !self.message.is_empty() => self.message.clone(),
-            _ => stage.label().to_string(),
+            _ if message.is_empty() || message.eq_ignore_ascii_case(label) => label.to_string(),
+            _ => format!("{label}: {message}"),
         }
     }
 }
@@ -271,6 +275,14 @@ mod tests {
     fn stages_only_move_forward_and_downloads_count() {
         let mut b = Boot::default();
         assert!(b.apply(Line::Stage {
+            stage: "install".into(),
+            message: "ComfyUI 783545f".into()
+        }));
+        assert_eq!(
+            b.note(Stage::Installing),
+            "Installing ComfyUI and its Python packages: ComfyUI 783545f"
+        );
+        assert!(b.apply(Line::Stage {
             stage: "models".into(),
             message: "m".into()
         }));
@@ -295,8 +307,9 @@ mod tests {
             files: 8,
             done_bytes: 16_400_000_000,
             total_bytes: 16_400_000_000,
-            current: None,
+            current: Some(String::new()),
         });
+        assert_eq!(b.download.as_ref().and_then(|d| d.current.clone()), None);
         assert_eq!(
             b.note(Stage::DownloadingModels),
             "Downloading model 8 of 8 (16.4 of 16.4 GB)"

@@ -109,7 +109,7 @@ impl<P: ReadinessProbe> PodManager<P> {
         let mut last_status: Option<PodStatus> = None;
         let mut missing: Vec<String> = Vec::new();
         self.journal().record_stage(&pod.name, stage.as_str())?;
-        let mut follow = progress::follow(&self.client, &pod.pod_id, self.config.poll_interval * 6);
+        let mut follow = progress::follow(&self.client, &pod.pod_id, self.config.poll_interval * 2);
         let mut following = true;
         let mut boot = Boot::default();
         loop {
