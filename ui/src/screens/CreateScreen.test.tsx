@@ -170,6 +170,22 @@ describe("Create screen", () => {
   });
 });
 
+describe("Choosing files", () => {
+  it("asks the Rust side for the file dialog (so it knows the user chose them) and probes what it returns", async () => {
+    const { calls } = fakeBackend(files, (cmd) => {
+      if (cmd === "check_pair") return [];
+      if (cmd === "pick_media_files") return [PHOTO, VIDEO];
+      if (cmd === "plan_render") return plan(spec(7, 4, 0, 2));
+      return undefined;
+    });
+    render(<App />);
+    fireEvent.click(screen.getByTestId("pick-files"));
+    await screen.findByTestId("render-setup");
+    expect(calls.some((c) => c.cmd.startsWith("plugin:dialog"))).toBe(false);
+    expect(calls.filter((c) => c.cmd === "probe_media").map((c) => c.args.path)).toEqual([PHOTO, VIDEO]);
+  });
+});
+
 /// The window's drop, as the webview delivers it (see DropZone).
 async function dropFiles(paths: string[]) {
   const { emit } = await import("@tauri-apps/api/event");
