@@ -69,12 +69,35 @@ impl Studio {
         sink: EventSink,
         keep: bool,
     ) -> Result<Vec<Recovered>> {
+        self.recover_only(sink, keep, None).await
+    }
+
+    /// Ids of the renders left unfinished now (both worlds): the crash guard takes them once,
+    /// so that its later rounds never take over a render a new session has started since.
+    pub(crate) fn unfinished_renders(&self) -> Result<HashSet<String>> {
+        let mut ids = HashSet::new();
+        // The demo's journal only when it was ever used: no `demo/` folder made for nothing.
+        let demo_used = self.inner.data_dir.join("demo").join("jobs.sqlite").exists();
+        for demo in [false, true].into_iter().filter(|d| !d || demo_used) {
+            let ctx = modes::context(self, demo)?;
+            ids.extend(ctx.jobs.unfinished()?.into_iter().map(|r| r.id));
+        }
+        Ok(ids)
+    }
+
+    /// As `recover_keeping`, limited to the renders in `only` when given.
+    pub(crate) async fn recover_only(
+        &self,
+        sink: EventSink,
+        keep: bool,
+        only: Option<&HashSet<String>>,
+    ) -> Result<Vec<Recovered>> {
         let settings = self.cleanup_settings();
         let mut settled = self
-            .recover_world(false, &settings, sink.clone(), keep)
+            .recover_world(false, &settings, sink.clone(), keep, only)
             .await?;
         if self.is_demo(&settings) {
-            match self.recover_world(true, &settings, sink, keep).await {
+            match self.recover_world(true, &settings, sink, keep, only).await {
                 Ok(mut demo) => settled.append(&mut demo),
                 Err(e) => tracing::warn!("settling demo renders: {}", e.chain()),
             }
@@ -86,13 +109,14 @@ impl Studio {
     /// jobs recover` may overlap). What to settle is listed before waiting for the others,
     /// without the renders this process runs itself: a render started meanwhile is never
     /// taken over.
-    #[tracing::instrument(skip(self, settings, sink))]
+    #[tracing::instrument(skip(self, settings, sink, only))]
     async fn recover_world(
         &self,
         demo: bool,
         settings: &Settings,
         sink: EventSink,
         keep: bool,
+        only: Option<&HashSet<String>>,
     ) -> Result<Vec<Recovered>> {
         let ctx = modes::context(self, demo)?;
         let running: HashSet<String> = self.lock_running().keys().cloned().collect();
@@ -101,7 +125,7 @@ impl Studio {
             .unfinished()?
             .into_iter()
             .map(|r| r.id)
-            .filter(|id| !running.contains(id))
+            .filter(|id| !running.contains(id) && only.is_none_or(|ids| ids.contains(id)))
             .collect();
         if todo.is_empty() {
             return Ok(Vec::new());

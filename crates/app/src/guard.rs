@@ -159,24 +159,31 @@ pub async fn settle(studio: &Studio) -> bool {
 pub async fn settle_with(studio: &Studio, config: &GuardConfig) -> bool {
     let deadline = Instant::now() + config.give_up_after;
     let mut delay = config.first_retry;
-    // Taken first: pods a new session starts while renders are being recovered are not ours.
-    let left = loop {
-        match studio.live_pod_names() {
-            Ok(names) => break names,
+    // Taken first, once: pods and renders a new session starts while the guard is busy are
+    // not ours to settle.
+    let (left, renders) = loop {
+        match studio
+            .live_pod_names()
+            .and_then(|pods| Ok((pods, studio.unfinished_renders()?)))
+        {
+            Ok(snapshot) => break snapshot,
             Err(e) if Instant::now() + delay < deadline => {
-                tracing::error!("crash guard: reading the pods journal: {}", e.chain());
+                tracing::error!("crash guard: reading the journals: {}", e.chain());
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(config.max_retry);
             }
             Err(e) => {
-                tracing::error!("crash guard: giving up on the pods journal: {}", e.chain());
+                tracing::error!("crash guard: giving up on the journals: {}", e.chain());
                 return false;
             }
         }
     };
     delay = config.first_retry;
     for round in 1u32.. {
-        let renders_settled = match studio.recover_keeping(studio_jobs::no_events(), true).await {
+        let renders_settled = match studio
+            .recover_only(studio_jobs::no_events(), true, Some(&renders))
+            .await
+        {
             Ok(settled) => {
                 if !settled.is_empty() {
                     tracing::warn!(
