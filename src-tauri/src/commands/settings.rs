@@ -1,9 +1,8 @@
 use crate::state::AppState;
 use serde::Serialize;
 use studio_core::settings::Settings;
-use studio_error::{Error, Result};
+use studio_error::Result;
 use tauri::AppHandle;
-use tauri_plugin_store::StoreExt;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,28 +23,11 @@ fn view(state: &AppState, settings: Settings) -> SettingsView {
     }
 }
 
-fn store_error(e: tauri_plugin_store::Error) -> Error {
-    Error::new(
-        "settings.store",
-        "Your preferences could not be saved. Check that the app's data folder is writable.",
-    )
-    .with_source(e)
-}
-
-pub(crate) fn persist(app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
-    let store = app
-        .store(studio_core::paths::settings_file(&state.data_dir))
-        .map_err(store_error)?;
-    let serde_json::Value::Object(fields) = serde_json::to_value(settings)
-        .map_err(|e| Error::internal(format!("settings did not serialise: {e}")))?
-    else {
-        return Err(Error::internal("settings are not an object"));
-    };
-    store.clear();
-    for (k, v) in fields {
-        store.set(k, v);
-    }
-    store.save().map_err(store_error)
+/// Written in one step (temp file, fsync, rename; see `studio_core::atomic_file`): a crash
+/// mid-save never leaves a torn file for the next start or the crash guard. (The store plugin
+/// wrote in place.) `_app` keeps the callers unchanged.
+pub(crate) fn persist(_app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
+    settings.save(&state.data_dir)
 }
 
 /// The model volume changes only through `keep_models`: a form holding an older copy, or
