@@ -188,6 +188,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                         match self.probe.requirements_present(&base).await {
                             Ok(m) if m.is_empty() => return Ok(base),
                             Ok(m) => missing = m,
+                            Err(e) if e.code() == codes::ENVIRONMENT_MISMATCH => return Err(e),
                             Err(e) => {
                                 tracing::info!(error = %e.chain(), "requirements check failed")
                             }

@@ -19,7 +19,10 @@ async fn starts_through_every_stage_and_terminates_clean() {
     assert_eq!(ready.gpu_id, "NVIDIA A100 80GB PCIe");
     assert!(ready.name.starts_with("sds-"));
     assert_eq!(ready.rate_per_hour, 1.64);
-    assert!(!ready.deadman_armed);
+    assert!(
+        ready.deadman_armed,
+        "the pinned environment always carries the in-pod timer"
+    );
     let stats = reqwest::get(format!(
         "{}/system_stats",
         ready.comfy_url.as_str().trim_end_matches('/')
@@ -36,7 +39,10 @@ async fn starts_through_every_stage_and_terminates_clean() {
             Stage::Creating,
             Stage::Provisioning,
             Stage::ContainerStarting,
-            Stage::ComfyAnswering,
+            // The pinned environment's bootstrap, read from the pod's log.
+            Stage::Installing,
+            Stage::DownloadingModels,
+            Stage::StartingComfy,
             Stage::ModelsPresent,
             Stage::Ready
         ]
