@@ -45,18 +45,22 @@ impl<P: ReadinessProbe> PodManager<P> {
         track.stage_began = Instant::now();
         track.emit(Stage::Terminating, pod, format!("Terminating pod {pod_id}"));
         let was_running = self.client.delete_pod(pod_id).await?;
-        let deadline = Instant::now() + self.config.terminate_timeout;
-        let mut resent = false;
+        let timeout = self.config.terminate_timeout;
+        let deadline = Instant::now() + timeout;
+        // A DELETE can be lost behind RunPod's edge while still answered 204. Sending it again
+        // only at the very end would leave no time to see it work, so it goes out again after
+        // each third of the timeout: the last one still has a third left to be confirmed.
+        let resend_every = (timeout / 3).max(self.config.poll_interval);
+        let mut last_delete = Instant::now();
         loop {
             match self.client.get_pod(pod_id).await {
                 Ok(None) => break,
                 Ok(Some(p)) if p.status == PodStatus::Terminated => break,
-                Ok(Some(_))
-                    if !resent && Instant::now() + self.config.poll_interval >= deadline =>
-                {
-                    // One more delete before giving up: the first may have been lost.
-                    resent = true;
-                    self.client.delete_pod(pod_id).await?;
+                Ok(Some(_)) if last_delete.elapsed() >= resend_every => {
+                    last_delete = Instant::now();
+                    if let Err(e) = self.client.delete_pod(pod_id).await {
+                        tracing::info!(error = %e.chain(), "sending the terminate again failed; still waiting");
+                    }
                 }
                 Ok(Some(_)) => {}
                 Err(e) => {
@@ -64,12 +68,7 @@ impl<P: ReadinessProbe> PodManager<P> {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(Error::new(
-                    codes::TERMINATE_UNCONFIRMED,
-                    format!(
-                        "RunPod has not confirmed that pod {pod_id} is terminated. Check the Pods screen or the RunPod console; the app will try again at the next sweep."
-                    ),
-                ));
+                return Err(unconfirmed(pod_id, timeout));
             }
             tokio::time::sleep(self.config.poll_interval).await;
         }
@@ -151,4 +150,17 @@ impl<P: ReadinessProbe> PodManager<P> {
     pub fn journal_pods(&self) -> Result<Vec<JournalPod>> {
         self.journal().all()
     }
+}
+
+fn unconfirmed(pod_id: &str, waited: std::time::Duration) -> Error {
+    Error::new(
+        codes::TERMINATE_UNCONFIRMED,
+        format!(
+            "RunPod still lists pod {pod_id} {} seconds after it was told to terminate it, so it \
+             may still be billing. It stays listed on the Pods screen: press Terminate there (or \
+             terminate it in the RunPod console, runpod.io/console/pods). The app also tries again \
+             at its next sweep.",
+            waited.as_secs()
+        ),
+    )
 }

@@ -186,6 +186,7 @@ pub async fn create_pod(AxState(shared): AxState<Shared>, body: Bytes) -> Respon
         created: now,
         created_at: time::OffsetDateTime::now_utc(),
         ended: None,
+        ends_at: None,
         end_reason: None,
         stopped: false,
         never_ready: st.faults.never_ready,
@@ -227,14 +228,27 @@ pub async fn delete_pod(AxState(shared): AxState<Shared>, Path(id): Path<String>
 }
 
 fn terminate(st: &mut State, id: &str, now: Instant) -> Response {
-    match st.live_pod_mut(id) {
-        Some(p) => {
+    let f = &mut st.faults;
+    let lost = f.deletes_lost > 0;
+    f.deletes_lost = f.deletes_lost.saturating_sub(u32::from(lost));
+    let (never, linger) = (f.terminate_never, f.terminate_lingers);
+    let Some(p) = st.live_pod_mut(id) else {
+        return not_found(id);
+    };
+    if lost || never {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    match linger {
+        // A second DELETE does not hurry the first.
+        Some(d) => {
+            p.ends_at.get_or_insert(now + d);
+        }
+        None => {
             p.ended = Some(now);
             p.end_reason = Some("terminated");
-            StatusCode::NO_CONTENT.into_response()
         }
-        None => not_found(id),
     }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 pub async fn pod_action(

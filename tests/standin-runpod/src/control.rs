@@ -49,6 +49,7 @@ pub fn insert_pod(shared: &Shared, body: Value) -> String {
         created: Instant::now(),
         created_at: time::OffsetDateTime::now_utc(),
         ended: None,
+        ends_at: None,
         end_reason: None,
         stopped: false,
         never_ready: false,

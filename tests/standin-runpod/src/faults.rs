@@ -34,6 +34,15 @@ pub struct Faults {
     pub drop_log_stream_after: Option<u32>,
     /// `GET /v2/pods/{id}/logs` answers 404, as for a pod whose log RunPod cannot serve.
     pub logs_unavailable: bool,
+    /// A pod that gets DELETE (or the terminate action) stays listed, RUNNING and billing
+    /// this long after the first one, as RunPod's scheduler sometimes takes its time.
+    #[serde(with = "opt_millis")]
+    pub terminate_lingers: Option<Duration>,
+    /// DELETE is answered 204 and the pod never goes: it stays listed and billing.
+    pub terminate_never: bool,
+    /// The next N DELETEs (or terminate actions) are answered 204 and forgotten, as a request
+    /// lost behind RunPod's edge: only a later one ends the pod.
+    pub deletes_lost: u32,
     /// Every API response is delayed this long.
     #[serde(with = "opt_millis")]
     pub slow: Option<Duration>,

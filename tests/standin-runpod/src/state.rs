@@ -53,6 +53,8 @@ pub struct PodRecord {
     pub created: Instant,
     pub created_at: OffsetDateTime,
     pub ended: Option<Instant>,
+    /// When a termination that lingers takes effect; until then the pod runs and bills.
+    pub ends_at: Option<Instant>,
     /// Why billing stopped: "terminated" by the API, or "vanished" (spot reclaim).
     pub end_reason: Option<&'static str>,
     pub stopped: bool,
@@ -95,6 +97,13 @@ impl PodRecord {
         {
             self.ended = Some(self.created + after);
             self.end_reason = Some("vanished");
+        }
+        if self.ended.is_none()
+            && let Some(at) = self.ends_at
+            && now >= at
+        {
+            self.ended = Some(at);
+            self.end_reason = Some("terminated");
         }
     }
 
