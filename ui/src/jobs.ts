@@ -7,6 +7,8 @@ export type Stage =
   | "checkingInputs"
   | "normalising"
   | "startingPod"
+  | "installingSoftware"
+  | "downloadingModels"
   | "waitingForComfy"
   | "waitingForModels"
   | "uploading"
@@ -35,6 +37,8 @@ export const STAGE_LABELS: Record<Stage, string> = {
   checkingInputs: "Checking your files",
   normalising: "Preparing the video",
   startingPod: "Starting a GPU",
+  installingSoftware: "Installing the software",
+  downloadingModels: "Downloading the models",
   waitingForComfy: "Waiting for ComfyUI",
   waitingForModels: "Waiting for the models",
   uploading: "Uploading",
@@ -94,6 +98,7 @@ export interface StageTime {
 export type JobEvent =
   | { event: "stage"; jobId: string; stage: Stage; previous: Stage | null; previousMs: number; elapsedMs: number }
   | { event: "progress"; jobId: string; stage: Stage; fraction: number }
+  | { event: "podSetup"; jobId: string; message: string; doneBytes: number | null; totalBytes: number | null }
   | { event: "sampling"; jobId: string; value: number; max: number }
   | { event: "transfer"; jobId: string; direction: "upload" | "download"; file: string; done: number; total: number | null }
   | { event: "cost"; jobId: string; usd: number; rateUsdPerHour: number; elapsedSecs: number }

@@ -23,6 +23,24 @@ describe("render progress", () => {
     expect(s.rows[2].durationMs).not.toBeNull();
   });
 
+  it("follows the pod's own start-up: installing, then the model download's bytes", () => {
+    let s = initialRender(0);
+    s = reduce(s, { event: "stage", jobId: "j3", stage: "installingSoftware", previous: "startingPod", previousMs: 90000, elapsedMs: 90000 });
+    s = reduce(s, { event: "podSetup", jobId: "j3", message: "Installing: ComfyUI-KJNodes 3f20054", doneBytes: null, totalBytes: null });
+    expect(s.setup).toEqual({ message: "Installing: ComfyUI-KJNodes 3f20054", done: null, total: null });
+    s = reduce(s, { event: "stage", jobId: "j3", stage: "downloadingModels", previous: "installingSoftware", previousMs: 200000, elapsedMs: 290000 });
+    s = reduce(s, {
+      event: "podSetup",
+      jobId: "j3",
+      message: "Downloading model 3 of 8 (12.1 of 32.7 GB)",
+      doneBytes: 12_100_000_000,
+      totalBytes: 32_700_000_000,
+    });
+    expect(s.stage).toBe("downloadingModels");
+    expect(s.setup?.done).toBe(12_100_000_000);
+    expect(s.rows.map((r) => r.stage)).toEqual(["installingSoftware", "downloadingModels"]);
+  });
+
   it("keeps the error of a failed job", () => {
     const s = reduce(initialRender(0), {
       event: "finished",

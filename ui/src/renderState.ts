@@ -17,6 +17,8 @@ export interface RenderState {
   sampling: { value: number; max: number } | null;
   fraction: number | null;
   transfer: { direction: "upload" | "download"; file: string; done: number; total: number | null } | null;
+  /// The pod's own start-up, as its bootstrap reports it.
+  setup: { message: string; done: number | null; total: number | null } | null;
   outputs: string[];
   error: { code: string; message: string } | null;
   finished: boolean;
@@ -33,6 +35,7 @@ export function initialRender(now: number): RenderState {
     sampling: null,
     fraction: null,
     transfer: null,
+    setup: null,
     outputs: [],
     error: null,
     finished: false,
@@ -48,6 +51,8 @@ export function reduce(s: RenderState, e: JobEvent): RenderState {
     }
     case "progress":
       return { ...s, fraction: e.fraction };
+    case "podSetup":
+      return { ...s, setup: { message: e.message, done: e.doneBytes, total: e.totalBytes } };
     case "sampling":
       return { ...s, sampling: { value: e.value, max: e.max } };
     case "transfer":

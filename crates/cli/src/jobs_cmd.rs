@@ -308,6 +308,25 @@ impl View {
                 self.bar.set_length(*t);
                 self.bar.set_position(*done);
             }
+            JobEvent::PodSetup {
+                message,
+                done_bytes,
+                total_bytes,
+                ..
+            } => {
+                // The bootstrap's own words ("Downloading model 3 of 8 (12.1 of 32.7 GB)").
+                self.stage = message.clone();
+                if let (Some(done), Some(total)) = (done_bytes, total_bytes) {
+                    self.bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {msg} [{bar:30}]",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    self.bar.set_length(*total);
+                    self.bar.set_position(*done);
+                }
+            }
             JobEvent::Cost { usd, .. } => self.cost = *usd,
             _ => {}
         }

@@ -45,8 +45,19 @@ pub struct StartedPod {
 pub enum PodProgress {
     /// RunPod accepted the pod: from here on it bills, and the job journals it at once.
     Created(CreatedPod),
-    /// The provider moved to a readiness stage (`WaitingForComfy`, `WaitingForModels`).
+    /// The provider moved to a readiness stage (`InstallingSoftware`, `DownloadingModels`,
+    /// `WaitingForComfy`, `WaitingForModels`).
     Stage(Stage),
+    /// What the pod's own start-up reports: a line for people and, while models download, bytes.
+    Setup(PodSetup),
+}
+
+/// The pod's start-up progress, from its bootstrap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodSetup {
+    pub message: String,
+    pub done_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
 }
 
 /// What a provider knows about a pod right now.

@@ -58,6 +58,13 @@ pub enum JobEvent {
         stage: Stage,
         fraction: f32,
     },
+    /// The pod's own start-up (installing, downloading models), as its bootstrap reports it.
+    PodSetup {
+        job_id: String,
+        message: String,
+        done_bytes: Option<u64>,
+        total_bytes: Option<u64>,
+    },
     /// ComfyUI's sampler progress (step x of y).
     Sampling {
         job_id: String,

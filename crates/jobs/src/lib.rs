@@ -23,8 +23,9 @@ pub mod params;
 mod steps;
 
 pub use backend::{
-    CreatedPod, FileProgressFn, MediaPrep, PodProgress, PodProvider, PodState, PreparedInputs,
-    ProgressFn, PromptStatus, Quote, RenderServer, RunEvent, ServerConnector, StartedPod,
+    CreatedPod, FileProgressFn, MediaPrep, PodProgress, PodProvider, PodSetup, PodState,
+    PreparedInputs, ProgressFn, PromptStatus, Quote, RenderServer, RunEvent, ServerConnector,
+    StartedPod,
 };
 pub use ctx::{BUDGET_REACHED, POD_VANISHED};
 pub use engine::{Engine, EngineConfig, JobOutcome};

@@ -1,7 +1,7 @@
 //! [`PodProvider`] over studio-pods (RunPod REST v2): the candidate walk, readiness with
 //! deadlines, terminate-and-confirm and the pods journal all live there; this adapts them.
 
-use crate::backend::{CreatedPod, PodProgress, PodProvider, PodState, Quote, StartedPod};
+use crate::backend::{CreatedPod, PodProgress, PodProvider, PodSetup, PodState, Quote, StartedPod};
 use crate::estimate::ColdStart;
 use crate::stage::Stage;
 use async_trait::async_trait;
@@ -197,18 +197,26 @@ impl PodProvider for RunPodPods {
                     rate_usd_per_hour: self.rate_of(pod_id).unwrap_or(0.0),
                 }));
             }
-            match ev.stage {
-                // The bootstrap's install and ComfyUI start are waiting for ComfyUI, its model
-                // download waiting for models (the job's stages only move forward).
-                studio_pods::Stage::ComfyAnswering
-                | studio_pods::Stage::Installing
-                | studio_pods::Stage::StartingComfy => {
-                    on(PodProgress::Stage(Stage::WaitingForComfy))
-                }
-                studio_pods::Stage::ModelsPresent | studio_pods::Stage::DownloadingModels => {
-                    on(PodProgress::Stage(Stage::WaitingForModels))
-                }
-                _ => {}
+            use studio_pods::Stage as Pod;
+            let stage = match ev.stage {
+                Pod::Installing => Some(Stage::InstallingSoftware),
+                Pod::DownloadingModels => Some(Stage::DownloadingModels),
+                Pod::StartingComfy | Pod::ComfyAnswering => Some(Stage::WaitingForComfy),
+                Pod::ModelsPresent => Some(Stage::WaitingForModels),
+                _ => None,
+            };
+            if let Some(stage) = stage {
+                on(PodProgress::Stage(stage));
+            }
+            if matches!(
+                ev.stage,
+                Pod::Installing | Pod::DownloadingModels | Pod::StartingComfy
+            ) {
+                on(PodProgress::Setup(PodSetup {
+                    message: ev.message.clone(),
+                    done_bytes: ev.download.as_ref().map(|d| d.done_bytes),
+                    total_bytes: ev.download.as_ref().map(|d| d.total_bytes),
+                }));
             }
         };
         let result = {

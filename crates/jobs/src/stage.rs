@@ -13,6 +13,10 @@ pub enum Stage {
     CheckingInputs,
     Normalising,
     StartingPod,
+    /// The pinned environment's bootstrap installs ComfyUI, the node packs and Python packages.
+    InstallingSoftware,
+    /// The bootstrap downloads and checks the model files (skipped when a volume holds them).
+    DownloadingModels,
     WaitingForComfy,
     WaitingForModels,
     Uploading,
@@ -28,11 +32,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 16] = [
+    pub const ALL: [Stage; 18] = [
         Stage::Queued,
         Stage::CheckingInputs,
         Stage::Normalising,
         Stage::StartingPod,
+        Stage::InstallingSoftware,
+        Stage::DownloadingModels,
         Stage::WaitingForComfy,
         Stage::WaitingForModels,
         Stage::Uploading,
@@ -54,6 +60,8 @@ impl Stage {
             Stage::CheckingInputs => "checkingInputs",
             Stage::Normalising => "normalising",
             Stage::StartingPod => "startingPod",
+            Stage::InstallingSoftware => "installingSoftware",
+            Stage::DownloadingModels => "downloadingModels",
             Stage::WaitingForComfy => "waitingForComfy",
             Stage::WaitingForModels => "waitingForModels",
             Stage::Uploading => "uploading",
@@ -96,6 +104,8 @@ impl Stage {
             Stage::CheckingInputs => "checking inputs",
             Stage::Normalising => "normalising",
             Stage::StartingPod => "starting pod",
+            Stage::InstallingSoftware => "installing software",
+            Stage::DownloadingModels => "downloading models",
             Stage::WaitingForComfy => "waiting for ComfyUI",
             Stage::WaitingForModels => "waiting for models",
             Stage::Uploading => "uploading",

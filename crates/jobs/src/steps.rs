@@ -136,7 +136,10 @@ impl Engine {
                             })
                         }
                         PodProgress::Stage(
-                            to @ (Stage::WaitingForComfy | Stage::WaitingForModels),
+                            to @ (Stage::InstallingSoftware
+                            | Stage::DownloadingModels
+                            | Stage::WaitingForComfy
+                            | Stage::WaitingForModels),
                         ) => {
                             if ctx.stage() < to {
                                 ctx.enter(to)
@@ -145,6 +148,15 @@ impl Engine {
                             }
                         }
                         PodProgress::Stage(_) => Ok(()),
+                        PodProgress::Setup(setup) => {
+                            ctx.emit(JobEvent::PodSetup {
+                                job_id: ctx.id.clone(),
+                                message: setup.message,
+                                done_bytes: setup.done_bytes,
+                                total_bytes: setup.total_bytes,
+                            });
+                            Ok(())
+                        }
                     };
                     if let Err(e) = r {
                         failed

@@ -37,6 +37,9 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
             Stage::CheckingInputs,
             Stage::Normalising,
             Stage::StartingPod,
+            // The pinned environment's bootstrap, followed through the pod's log.
+            Stage::InstallingSoftware,
+            Stage::DownloadingModels,
             Stage::WaitingForComfy,
             Stage::WaitingForModels,
             Stage::Uploading,
@@ -49,6 +52,15 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
         ]
     );
     assert!(rec.count(|e| matches!(e, JobEvent::Sampling { max: 4, .. })) >= 1);
+    // The model download's bytes reach the job, ending at the lock's total.
+    let lock_bytes = studio_pods::EnvLock::bundled().model_bytes();
+    assert!(
+        rec.count(|e| matches!(
+            e,
+            JobEvent::PodSetup { done_bytes: Some(d), total_bytes: Some(t), message, .. }
+                if d == t && *t == lock_bytes && message.contains("of 8")
+        )) >= 1
+    );
     assert!(rec.count(|e| matches!(e, JobEvent::Transfer { .. })) >= 2);
 
     let job = outcome.job;
@@ -61,7 +73,7 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
         "cost {cost} vs billed {}",
         billing[0].cost_usd
     );
-    assert_eq!(job.stages.len(), 13);
+    assert_eq!(job.stages.len(), 15);
     assert!(job.outputs[0].is_file());
 
     let entry = &engine.journal().gallery_list().unwrap()[0];

@@ -29,7 +29,10 @@ export function RenderProgress({ state, onCancel, cancelling, demo = false }: Pr
       ? state.sampling.value / Math.max(1, state.sampling.max)
       : state.transfer?.total
         ? state.transfer.done / state.transfer.total
-        : state.fraction;
+        : state.stage === "downloadingModels" && state.setup?.total
+          ? (state.setup.done ?? 0) / state.setup.total
+          : state.fraction;
+  const podStarting = ["startingPod", "installingSoftware", "downloadingModels", "waitingForComfy", "waitingForModels"].includes(state.stage);
   return (
     <section className="panel" data-testid="render-progress">
       <div className="progress-head">
@@ -54,9 +57,11 @@ export function RenderProgress({ state, onCancel, cancelling, demo = false }: Pr
           ? `Step ${state.sampling.value} of ${state.sampling.max}`
           : state.transfer
             ? `${state.transfer.direction === "upload" ? "Uploading" : "Downloading"} ${state.transfer.file}: ${formatBytes(state.transfer.done)}${state.transfer.total ? ` of ${formatBytes(state.transfer.total)}` : ""}`
-            : state.stage === "startingPod" || state.stage === "waitingForComfy" || state.stage === "waitingForModels"
-              ? "A first start can take several minutes while the GPU downloads the models."
-              : " "}
+            : podStarting && state.setup
+              ? <span data-testid="pod-setup">{state.setup.message}</span>
+              : podStarting
+                ? "A first start can take several minutes while the GPU downloads the models."
+                : " "}
       </p>
       <ol className="timeline" data-testid="stage-timeline">
         {state.rows.map((r, i) => (
