@@ -8,7 +8,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use studio_comfy::{ClientConfig, ComfyClient, ComfyEvent, Follower, Manifest, SaveAs};
+use studio_comfy::{
+    ClientConfig, ComfyClient, ComfyEvent, Follower, Manifest, OutputLimits, SaveAs,
+};
 use studio_error::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,7 @@ impl ServerConnector for ComfyConnector {
             manifest,
             followers: Mutex::new(HashMap::new()),
             entries: Mutex::new(HashMap::new()),
+            params: Mutex::new(HashMap::new()),
         }))
     }
 }
@@ -44,6 +47,8 @@ struct ComfyServer {
     followers: Mutex<HashMap<String, Follower>>,
     /// History entries of finished prompts, for the download.
     entries: Mutex<HashMap<String, Value>>,
+    /// The user's parameters by prompt id: they size the cap on each output file.
+    params: Mutex<HashMap<String, BTreeMap<String, Value>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -81,18 +86,18 @@ impl RenderServer for ComfyServer {
 
     async fn queue(
         &self,
-        _prompt_id: &str,
+        prompt_id: &str,
         save: &SaveAs,
         uploads: &BTreeMap<String, String>,
         params: &BTreeMap<String, Value>,
     ) -> Result<String> {
-        // TODO(comfy): studio-comfy picks its own prompt id; taking ours would let the journal
-        // hold the id before the POST instead of just after it.
         let mut prompt = studio_comfy::fill(&self.manifest, uploads, params)?;
         let prefix = save.server_prefix(&self.manifest);
         studio_comfy::set_output_prefix(&self.manifest, &mut prompt, &prefix);
         let follower = self.client.events().await;
-        let queued = self.client.queue_prompt(&prompt).await?;
+        // Our id, journaled before this POST: after a lost answer the client asks the server
+        // whether it took this very prompt instead of sending it twice.
+        let queued = self.client.queue_prompt_with_id(&prompt, prompt_id).await?;
         lock(&self.followers).insert(queued.prompt_id.clone(), follower);
         Ok(queued.prompt_id)
     }
@@ -157,14 +162,23 @@ impl RenderServer for ComfyServer {
                 )
             })?,
         };
+        // A resumed render has no parameters here: the cap then assumes the largest allowed.
+        let params = lock(&self.params).get(prompt_id).cloned();
+        let limits = OutputLimits::for_render(&self.manifest, params.as_ref(), self.client.config());
+        let listed: Vec<_> = self
+            .manifest
+            .outputs
+            .iter()
+            .flat_map(|spec| studio_comfy::outputs_of(&entry, &spec.node))
+            .collect();
+        limits.check_count(listed.len())?;
         let mut files = Vec::new();
-        for spec in &self.manifest.outputs {
-            for out in studio_comfy::outputs_of(&entry, &spec.node) {
-                let to = save.local_file(&self.manifest, &out, files.len());
-                let name = format!("{}.{}", to.stem, to.ext);
-                let each = |r: u64, t: Option<u64>| progress(name.as_str(), r, t);
-                files.push(self.client.download(&out, &to, each).await?);
-            }
+        for out in listed {
+            let to = save.local_file(&self.manifest, &out, files.len());
+            let name = format!("{}.{}", to.stem, to.ext);
+            let each = |r: u64, t: Option<u64>| progress(name.as_str(), r, t);
+            let max = limits.max_file_bytes;
+            files.push(self.client.download_limited(&out, &to, max, each).await?);
         }
         Ok(files)
     }

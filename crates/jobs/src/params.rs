@@ -3,6 +3,7 @@
 //! found after the pod had billed its whole cold start.
 
 use crate::spec::JobSpec;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use studio_comfy::Manifest;
 use studio_error::Result;
@@ -17,4 +18,30 @@ pub fn check_params(spec: &JobSpec) -> Result<()> {
         .map(|name| (name.clone(), format!("{name}.check")))
         .collect();
     studio_comfy::fill(&manifest, &uploads, &spec.params).map(|_| ())
+}
+
+/// What the workflow receives: the normalised video's size, rate and frame count for the
+/// parameters the manifest has of those names (a frame count kept to the rule at or below what
+/// the video holds), then the user's own values on top.
+pub fn workflow_params(
+    spec: &JobSpec,
+    prepared: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>> {
+    let manifest = Manifest::load(&spec.manifest)?;
+    let mut out = BTreeMap::new();
+    for (name, value) in prepared {
+        let Some(rule) = manifest.params.get(name) else {
+            continue;
+        };
+        let value = match value.as_i64() {
+            Some(n) => {
+                let (below, above) = rule.valid_neighbours(n);
+                json!(below.or(above).unwrap_or(n))
+            }
+            None => value.clone(),
+        };
+        out.insert(name.clone(), value);
+    }
+    out.extend(spec.params.clone());
+    Ok(out)
 }

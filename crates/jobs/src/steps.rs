@@ -2,6 +2,7 @@
 
 use crate::backend::{CreatedPod, PodProgress, PodState, RenderServer, RunEvent};
 use crate::ctx::Ctx;
+use crate::deadline::TransferClock;
 use crate::engine::{Engine, Live};
 use crate::events::{Direction, JobEvent, Throttle};
 use crate::journal::now_ms;
@@ -57,6 +58,12 @@ impl Engine {
 
         ctx.enter(Stage::Uploading)?;
         let mut uploads = BTreeMap::new();
+        let clock = self.transfer_clock();
+        for (_, file) in &prepared.files {
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            clock.saw(&file.to_string_lossy(), 0, Some(size));
+        }
+        let pod = matches!(spec.target, Target::NewPod { .. });
         for (input, file) in &prepared.files {
             let name = file
                 .file_name()
@@ -78,12 +85,15 @@ impl Engine {
                     });
                 }
             };
-            let uploaded = stop.guard(server.upload(input, file, &progress)).await?;
+            let upload = stop.guard(server.upload(input, file, &progress));
+            let uploaded = clock.bound("upload of the inputs", pod, upload).await?;
             uploads.insert(input.clone(), uploaded);
         }
         self.journal
             .set_uploads(&ctx.id, &serde_json::to_value(&uploads).unwrap_or_default())?;
 
+        // The workflow renders at the size, rate and length the video was normalised to.
+        let params = crate::params::workflow_params(spec, &prepared.params)?;
         // The prompt id is ours and journaled before the POST, so a crash right after queueing
         // still leaves an id that recovery can look up on the server.
         let prompt_id = uuid::Uuid::new_v4().to_string();
@@ -91,7 +101,7 @@ impl Engine {
         ctx.enter(Stage::QueuedOnComfy)?;
         let save = self.save_as(ctx, &spec.out_dir)?;
         let actual = stop
-            .guard(server.queue(&prompt_id, &save, &uploads, &spec.params))
+            .guard(server.queue(&prompt_id, &save, &uploads, &params))
             .await?;
         if actual != prompt_id {
             self.journal.set_prompt(&ctx.id, &actual)?;
@@ -300,6 +310,13 @@ impl Engine {
         }
     }
 
+    fn transfer_clock(&self) -> TransferClock {
+        TransferClock::new(
+            self.config.transfer_margin,
+            self.config.min_transfer_bytes_per_sec,
+        )
+    }
+
     /// Where this job's results go. Built from the journal, so a resumed job gets the same
     /// names (and finds its own `.part` files) after a restart.
     fn save_as(&self, ctx: &Ctx, out_dir: &Path) -> Result<SaveAs> {
@@ -352,7 +369,9 @@ impl Engine {
             std::fs::create_dir_all(out_dir)
                 .map_err(|e| Error::io(&format!("create {}", out_dir.display()), e))?;
             let throttle = Mutex::new(Throttle::default());
+            let clock = self.transfer_clock();
             let progress = |file: &str, done: u64, total: Option<u64>| {
+                clock.saw(file, done, total);
                 if throttle
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -368,8 +387,10 @@ impl Engine {
                 }
             };
             let save = self.save_as(ctx, out_dir)?;
-            outputs = stop
-                .guard(server.download(prompt_id, &save, &progress))
+            let pod = self.journal.get(&ctx.id)?.pod.is_some_and(|p| p.owned);
+            let download = stop.guard(server.download(prompt_id, &save, &progress));
+            outputs = clock
+                .bound("download of the result", pod, download)
                 .await?;
             self.journal.set_outputs(&ctx.id, &outputs)?;
         }

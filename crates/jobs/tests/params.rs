@@ -35,3 +35,40 @@ async fn a_width_off_the_rule_is_refused_before_any_pod_and_at_planning() {
     assert!(rig.runpod.billing().is_empty(), "no pod was rented");
     assert_eq!(rig.comfy.uploads_received(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landscape_render_sends_the_landscape_size_and_our_prompt_id() {
+    let rig = rig(2, Duration::from_millis(5)).await;
+    let engine = rig.engine();
+    let mut spec = rig.spec(studio_jobs::Target::ComfyUrl {
+        url: rig.comfy.url().to_string(),
+    });
+    spec.normalise.orientation = Some("landscape".into());
+    let job = engine.submit(&spec, None).unwrap();
+    let outcome = engine
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
+        .await
+        .unwrap();
+    let prompt_id = outcome.job.prompt_id.clone().unwrap();
+    let entry = rig
+        .comfy
+        .history(&prompt_id)
+        .expect("the server ran our prompt id");
+    let inputs = &entry["prompt"][2]["75"]["inputs"];
+    let (w, h) = (
+        inputs["custom_width"].as_i64().unwrap(),
+        inputs["custom_height"].as_i64().unwrap(),
+    );
+    assert!(w > h, "landscape reaches the workflow: {w}x{h}");
+    assert_eq!((w % 16, h % 16), (0, 0));
+    let frames = inputs["frame_load_cap"].as_i64().unwrap();
+    assert_eq!(frames % 4, 1, "4n+1 frames: {frames}");
+    assert!(
+        frames <= 24,
+        "never more than the 1.5 s video holds at 16 fps: {frames}"
+    );
+}
