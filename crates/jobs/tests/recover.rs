@@ -19,14 +19,30 @@ async fn crash(rig: &Rig, crash_at: Stage, pod_left_billing: bool) -> String {
     let engine = rig.engine();
     let job = engine.submit(&rig.new_pod(), None).unwrap();
     let id = job.id.clone();
+    let (died_tx, died) = tokio::sync::oneshot::channel();
+    let died_tx = std::sync::Mutex::new(Some(died_tx));
     let sink = Recorder::default().sink_with(move |e: &JobEvent| {
         if is_stage(e, crash_at) {
-            panic!("simulated crash at {crash_at:?}");
+            if let Some(tx) = died_tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            // The app dies here. A panic would not do: the engine settles a panicking render
+            // (tests/panic.rs). Its thread and runtime stop for good, so nothing after this
+            // event runs, no clean-up included, as after SIGKILL.
+            loop {
+                std::thread::park();
+            }
         }
     });
-    let task = tokio::spawn(async move { engine.run(&id, CancellationToken::new(), sink).await });
-    let died = task.await.unwrap_err();
-    assert!(died.is_panic());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ended = rt.block_on(engine.run(&id, CancellationToken::new(), sink));
+        panic!("the render ended before the crash: {ended:?}");
+    });
+    died.await.unwrap();
     let left = rig.engine().journal().get(&job.id).unwrap();
     assert_eq!(
         left.stage, crash_at,
