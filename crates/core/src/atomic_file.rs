@@ -50,9 +50,9 @@ pub fn create_once(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
 
 fn temp_beside(path: &Path) -> Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        Error::internal(format!("{} names no file to write", path.display()))
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::internal(format!("{} names no file to write", path.display())))?;
     let unique = format!(
         ".{}.{}-{}.tmp",
         name.to_string_lossy(),
