@@ -148,7 +148,7 @@ async fn a_crash_while_the_pod_boots_is_settled_and_the_pod_terminated() {
     let rig = rig(4, Duration::from_millis(10)).await;
     // studio-pods ends a pod whose start is dropped in-process; a killed process cannot, and
     // then recovery terminates it. Either way the journal still says the pod was booting.
-    let id = crash(&rig, Stage::WaitingForComfy, false).await;
+    let id = crash(&rig, Stage::DownloadingModels, false).await;
     let engine = rig.engine();
     let settled = engine
         .recover(CancellationToken::new(), no_events())
@@ -181,9 +181,9 @@ async fn a_crash_while_tearing_down_after_success_ends_done_in_the_gallery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recoverer_settles_only_the_jobs_it_listed_before_waiting() {
     let rig = rig(4, Duration::from_millis(10)).await;
-    let listed = crash(&rig, Stage::WaitingForComfy, false).await;
+    let listed = crash(&rig, Stage::DownloadingModels, false).await;
     // A job that appeared while the recoverer waited for another (a new session's render).
-    let later = crash(&rig, Stage::WaitingForComfy, false).await;
+    let later = crash(&rig, Stage::DownloadingModels, false).await;
     let engine = rig.engine();
     let only: std::collections::HashSet<String> = [listed.clone()].into();
     let settled = engine
@@ -198,7 +198,7 @@ async fn a_recoverer_settles_only_the_jobs_it_listed_before_waiting() {
     );
     assert_eq!(
         engine.journal().get(&later).unwrap().stage,
-        Stage::WaitingForComfy,
+        Stage::DownloadingModels,
         "the later job is left to the process that runs it"
     );
 }
