@@ -7,6 +7,7 @@ pub mod errors;
 mod events;
 mod follow;
 mod manifest;
+mod output_kind;
 mod param_rule;
 mod readiness;
 mod render;
@@ -22,6 +23,7 @@ pub use follow::Follower;
 pub use manifest::{
     Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target, locate_workflow,
 };
+pub use output_kind::{MANIFEST_OUTPUT_KIND, OutputKind, kind_of_class};
 pub use readiness::{Readiness, choices, missing_models, missing_nodes};
 pub use render::{RenderEvent, RenderOutput, RenderRequest, RenderedFile, render, verify_download};
 pub use save_as::{LocalFile, SaveAs, expected_extension, format_extension, set_output_prefix};

@@ -6,6 +6,7 @@ use crate::errors::{
     MANIFEST_INVALID, MANIFEST_UNKNOWN_FIELD, MANIFEST_UNKNOWN_NODE, MANIFEST_UNREADABLE,
     MANIFEST_WORKFLOW,
 };
+use crate::output_kind::{self, OutputKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +65,10 @@ pub struct OutputSpec {
     /// unique to the render there, so a server's output folder never mixes runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix_field: Option<String>,
+    /// What the node's files must decode as. Optional for the known save nodes (their class
+    /// says it); after loading it is always set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<OutputKind>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -159,7 +164,7 @@ impl Manifest {
 
     fn from_parts(raw: RawManifest, json: &str, workflow_path: PathBuf) -> Result<Self> {
         let workflow = parse_workflow(json, &workflow_path)?;
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             name: raw.name,
             description: raw.description,
             workflow_path,
@@ -170,7 +175,29 @@ impl Manifest {
             requires: raw.requires,
         };
         manifest.validate()?;
+        manifest.resolve_output_kinds()?;
         Ok(manifest)
+    }
+
+    /// Settles what each output must be, so a result the app could not verify is refused
+    /// here, before anything is rented.
+    fn resolve_output_kinds(&mut self) -> Result<()> {
+        for i in 0..self.outputs.len() {
+            let o = &self.outputs[i];
+            let class = self.class_of(&o.node).unwrap_or("?");
+            let kind = output_kind::resolve(&o.node, class, o.kind)?;
+            self.outputs[i].kind = Some(kind);
+        }
+        Ok(())
+    }
+
+    /// The kind every output of this workflow has, or `None` when they differ.
+    pub fn result_kind(&self) -> Option<OutputKind> {
+        output_kind::common_kind(
+            self.outputs
+                .iter()
+                .map(|o| o.kind.unwrap_or(OutputKind::Video)),
+        )
     }
 
     fn validate(&self) -> Result<()> {

@@ -169,6 +169,9 @@ pub async fn render(
             files.push(fetch(client, &out, &to, &mut events, &cancel).await?);
         }
     }
+    for f in &files {
+        crate::output_kind::check_file(manifest, &f.node, &f.path)?;
+    }
     events(RenderEvent::Done {
         files: files.iter().map(|f| f.path.clone()).collect(),
     });

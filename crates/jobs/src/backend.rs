@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use studio_comfy::SaveAs;
+use studio_comfy::{OutputKind, SaveAs};
 use studio_error::Result;
 use tokio_util::sync::CancellationToken;
 
@@ -195,8 +195,9 @@ pub trait MediaPrep: Send + Sync {
         progress: &(dyn Fn(f32) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<PreparedInputs>;
-    /// Confirms a downloaded file is a playable video.
-    async fn verify(&self, video: &Path) -> Result<()>;
+    /// Confirms a downloaded file is what the workflow promised: a playable video, a still
+    /// picture, or either when `kind` is `None` (a workflow whose outputs differ).
+    async fn verify(&self, file: &Path, kind: Option<OutputKind>) -> Result<()>;
     /// Writes the first frame as a JPEG; `Ok(None)` when the file has no frame to show.
     async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>>;
 }

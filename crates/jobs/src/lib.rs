@@ -37,6 +37,8 @@ pub use unwind::PANICKED;
 mod comfy_backend;
 pub use comfy_backend::ComfyConnector;
 mod media_backend;
+mod result_check;
+pub use result_check::verify_result;
 pub use media_backend::{IMAGE_INPUT, StudioMedia, VIDEO_INPUT};
 pub mod environment;
 mod runpod_backend;

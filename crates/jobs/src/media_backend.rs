@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use studio_comfy::OutputKind;
 use studio_error::{Error, Result};
-use studio_media::{Fit, Limits, MediaKind, NormaliseOptions, Severity};
+use studio_media::{Fit, Limits, NormaliseOptions, Severity};
 use tokio_util::sync::CancellationToken;
 
 pub const BAD_RESULT: &str = "jobs.bad_result";
@@ -155,31 +156,9 @@ impl MediaPrep for StudioMedia {
         })
     }
 
-    async fn verify(&self, video: &Path) -> Result<()> {
-        let path = video.to_path_buf();
-        blocking(move || {
-            let facts = studio_media::probe(&path).map_err(|e| {
-                Error::new(
-                    BAD_RESULT,
-                    format!(
-                        "The downloaded result {} is not a playable video: {}",
-                        path.display(),
-                        e.message()
-                    ),
-                )
-            })?;
-            if facts.kind != MediaKind::Video || facts.frame_count == Some(0) {
-                return Err(Error::new(
-                    BAD_RESULT,
-                    format!(
-                        "The downloaded result {} has no video frames. Render again.",
-                        path.display()
-                    ),
-                ));
-            }
-            Ok(())
-        })
-        .await
+    async fn verify(&self, file: &Path, kind: Option<OutputKind>) -> Result<()> {
+        let path = file.to_path_buf();
+        blocking(move || crate::result_check::verify_result(&path, kind)).await
     }
 
     async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>> {

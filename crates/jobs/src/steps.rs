@@ -401,8 +401,10 @@ impl Engine {
                 "The server finished but produced no video. Check the workflow's output node in the manifest.",
             ));
         }
+        let manifest = self.journal.get(&ctx.id)?.spec.manifest;
+        let kind = crate::result_check::expected_kind(&manifest)?;
         for o in &outputs {
-            stop.guard(self.media.verify(o)).await?;
+            stop.guard(self.media.verify(o, kind)).await?;
         }
         Ok(outputs)
     }

@@ -37,7 +37,7 @@ impl MediaPrep for PanicsOnVerify {
     ) -> Result<PreparedInputs> {
         self.0.normalise(spec, work_dir, progress, cancel).await
     }
-    async fn verify(&self, _video: &Path) -> Result<()> {
+    async fn verify(&self, _file: &Path, _kind: Option<studio_comfy::OutputKind>) -> Result<()> {
         panic!("injected: the decoder blew up");
     }
     async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>> {

@@ -199,6 +199,22 @@ async fn execute(
             );
             outputs.insert(id.clone(), output);
         }
+        if class == "SaveImage" {
+            let entry = crate::still::save_image(shared, prompt, &id)
+                .await
+                .map_err(|message| End::Error {
+                    node: id.clone(),
+                    class: class.clone(),
+                    message,
+                })?;
+            let output = json!({"images": [entry]});
+            shared.send(
+                to,
+                "executed",
+                json!({"node": id, "display_node": id, "output": output, "prompt_id": pid}),
+            );
+            outputs.insert(id.clone(), output);
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod exec;
 mod naming;
 mod routes;
+mod still;
 mod ws;
 
 pub use catalog::{OUTPUT_CLASSES, steadydancer_classes, steadydancer_models};

@@ -142,7 +142,8 @@ fn a_manifests_parameter_ranges_must_fit_the_node() {
     let manifest = |params: &str| {
         let toml = format!(
             "name = \"T\"\nworkflow = \"w.json\"\n[inputs]\nreference_image = {{ node = \"1\", \
-             field = \"image\" }}\n[params]\n{params}\n[[outputs]]\nnode = \"3\"\n"
+             field = \"image\" }}\n[params]\n{params}\n[[outputs]]\nnode = \"3\"\n\
+             kind = \"video\"\n"
         );
         Manifest::from_strs(&toml, &workflow).unwrap()
     };
