@@ -77,7 +77,12 @@ impl Studio {
     pub(crate) fn unfinished_renders(&self) -> Result<HashSet<String>> {
         let mut ids = HashSet::new();
         // The demo's journal only when it was ever used: no `demo/` folder made for nothing.
-        let demo_used = self.inner.data_dir.join("demo").join("jobs.sqlite").exists();
+        let demo_used = self
+            .inner
+            .data_dir
+            .join("demo")
+            .join("jobs.sqlite")
+            .exists();
         for demo in [false, true].into_iter().filter(|d| !d || demo_used) {
             let ctx = modes::context(self, demo)?;
             ids.extend(ctx.jobs.unfinished()?.into_iter().map(|r| r.id));

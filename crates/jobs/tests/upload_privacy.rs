@@ -17,15 +17,25 @@ async fn the_uploaded_photo_is_a_clean_copy_under_a_neutral_name() {
     });
     let job = engine.submit(&spec, None).unwrap();
     engine
-        .run(&job.id, CancellationToken::new(), Recorder::default().sink())
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
         .await
         .unwrap();
     let names: Vec<String> = std::fs::read_dir(rig.comfy.input_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.iter().any(|n| n.contains("me")), "original name leaked: {names:?}");
-    let photo = names.iter().find(|n| n.starts_with("photo")).expect("photo uploaded");
+    assert!(
+        !names.iter().any(|n| n.contains("me")),
+        "original name leaked: {names:?}"
+    );
+    let photo = names
+        .iter()
+        .find(|n| n.starts_with("photo"))
+        .expect("photo uploaded");
     let bytes = std::fs::read(rig.comfy.input_dir().join(photo)).unwrap();
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);

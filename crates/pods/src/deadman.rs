@@ -71,7 +71,10 @@ impl DeadMan {
     /// The pod's `args` for a script of ours (the bootstrap): arm the timer, then run it in
     /// the same shell (it keeps ComfyUI as its child so it can report ComfyUI's exit).
     pub fn script_args(&self, script: &str) -> String {
-        format!("sh -c {}", sh_quote(&format!("{}{script}", self.shell_snippet())))
+        format!(
+            "sh -c {}",
+            sh_quote(&format!("{}{script}", self.shell_snippet()))
+        )
     }
 }
 
