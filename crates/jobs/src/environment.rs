@@ -73,7 +73,11 @@ mod tests {
         other.repos[3].commit = "0".repeat(40);
         let e = check_environment(&info(&other), &lock).expect_err("commit differs");
         assert_eq!(e.code(), studio_pods::codes::ENVIRONMENT_MISMATCH);
-        assert!(e.message().contains("ComfyUI-KJNodes is at 000000000000"), "{}", e.message());
+        assert!(
+            e.message().contains("ComfyUI-KJNodes is at 000000000000"),
+            "{}",
+            e.message()
+        );
         let mut other = lock.clone();
         other.models[0].sha256 = "b".repeat(64);
         let e = check_environment(&info(&other), &lock).expect_err("lock differs");
