@@ -129,6 +129,10 @@ impl Studio {
         };
         let client = reqwest::Client::builder()
             .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
+            // A model server that stops sending mid-file must end the download (it resumes next
+            // time), not hang it.
+            .connect_timeout(std::time::Duration::from_secs(15))
+            .read_timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap_or_default();
         let dir = self.pose_dir();

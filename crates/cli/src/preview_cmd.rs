@@ -32,6 +32,10 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let client = reqwest::Client::builder()
         .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
+        // A model server that stops sending mid-file must end the download (it resumes next
+        // time), not hang it.
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .read_timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap_or_default();
     let quiet = args.json;

@@ -26,6 +26,32 @@ pub struct ClientConfig {
     /// How often `/history` is read even while the websocket is up (a silent socket).
     pub history_check: Duration,
     pub reconnect_delay: Duration,
+    /// Longest wait for the answer's headers and then for each read of its body: a connection
+    /// that stalls without a reset (Wi-Fi roaming, a NAT timeout, a proxy that stops sending)
+    /// must end while a pod bills. Longer than `stall_timeout`, so that the transfers' own
+    /// detector, which can say what stalled and resume, speaks first.
+    pub read_timeout: Duration,
+    /// A transfer that moves no byte for this long has stalled: a download resumes with a range
+    /// request, an upload starts again.
+    pub stall_timeout: Duration,
+    /// The slowest transfer the app waits for; with `transfer_margin` it sizes each transfer's
+    /// deadline from its file size.
+    pub min_transfer_bytes_per_sec: u64,
+    pub transfer_margin: Duration,
+    /// Attempts per upload (stalls, dropped connections); sending again is safe because ComfyUI
+    /// renames a duplicate instead of replacing the file.
+    pub upload_attempts: u32,
+    /// The most one output file may be, whatever the workflow's size suggests (see `limits`).
+    pub max_output_bytes: u64,
+    /// The most output files one render may list.
+    pub max_output_files: usize,
+    /// Bits per pixel no output format exceeds (24 is uncompressed RGB), for the per-file cap
+    /// from frames x width x height.
+    pub output_bits_per_pixel: u64,
+    /// Container, audio and metadata allowance on top of the pixels.
+    pub output_overhead_bytes: u64,
+    /// Free space that must remain on the output folder's disk once a download is whole.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +65,16 @@ impl Default for ClientConfig {
             history_poll: Duration::from_secs(2),
             history_check: Duration::from_secs(15),
             reconnect_delay: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(30),
+            min_transfer_bytes_per_sec: 100_000,
+            transfer_margin: Duration::from_secs(60),
+            upload_attempts: 3,
+            max_output_bytes: 16 << 30,
+            max_output_files: 32,
+            output_bits_per_pixel: 24,
+            output_overhead_bytes: 64 << 20,
+            min_free_disk_bytes: 256 << 20,
         }
     }
 }
@@ -54,6 +90,9 @@ impl ClientConfig {
             history_poll: Duration::from_millis(30),
             history_check: Duration::from_millis(500),
             reconnect_delay: Duration::from_millis(30),
+            read_timeout: Duration::from_secs(5),
+            stall_timeout: Duration::from_secs(1),
+            transfer_margin: Duration::from_secs(5),
             ..Self::default()
         }
     }
@@ -63,6 +102,10 @@ impl ClientConfig {
 #[derive(Debug, Clone)]
 pub struct ComfyClient {
     pub(crate) http: reqwest::Client,
+    /// For uploads: reqwest's read timeout also bounds the wait for the answer's headers,
+    /// which for an upload includes sending the whole file; this one allows that time and
+    /// the upload's own stall detector and deadline bound the rest.
+    pub(crate) upload_http: reqwest::Client,
     base: Url,
     client_id: String,
     pub(crate) config: ClientConfig,
@@ -98,14 +141,11 @@ impl ComfyClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
-            // Cloudflare in front of RunPod refuses requests without a User-Agent.
-            .user_agent(concat!("SteadyDancer-Studio/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.connect_timeout)
-            .build()
-            .map_err(|e| Error::internal("could not build the HTTP client").with_source(e))?;
+        let http = http_client(&config, config.read_timeout)?;
+        let upload_http = http_client(&config, config.upload_read_timeout())?;
         Ok(Self {
             http,
+            upload_http,
             base,
             client_id: uuid::Uuid::new_v4().to_string(),
             config,
@@ -280,7 +320,9 @@ impl ComfyClient {
     ) -> Result<QueuedPrompt> {
         let resp = sent.map_err(|e| transport_error("queue the render", &self.base, e))?;
         if resp.status() == StatusCode::BAD_REQUEST {
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let body = read_json("queue the render", resp)
+                .await
+                .unwrap_or(Value::Null);
             return Err(errors::from_prompt_rejection(&body, prompt));
         }
         let v = read_json(
@@ -328,14 +370,43 @@ impl ComfyClient {
     }
 }
 
+impl ClientConfig {
+    /// How long a transfer of `bytes` may take: the margin plus the bytes at the slowest speed
+    /// waited for.
+    pub fn transfer_deadline(&self, bytes: u64) -> Duration {
+        let secs = bytes as f64 / self.min_transfer_bytes_per_sec.max(1) as f64;
+        self.transfer_margin + Duration::from_secs_f64(secs)
+    }
+
+    fn upload_read_timeout(&self) -> Duration {
+        self.read_timeout
+            .max(self.transfer_deadline(self.max_upload_bytes.min(u64::MAX / 2)))
+    }
+}
+
+fn http_client(config: &ClientConfig, read_timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        // Cloudflare in front of RunPod refuses requests without a User-Agent.
+        .user_agent(concat!("SteadyDancer-Studio/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(read_timeout)
+        .redirect(crate::redirect::same_origin())
+        .build()
+        .map_err(|e| Error::internal("could not build the HTTP client").with_source(e))
+}
+
 pub(crate) async fn check_status(what: &str, resp: Response) -> Result<Response> {
     let status = resp.status();
     if status.is_success() || status == StatusCode::PARTIAL_CONTENT {
         return Ok(resp);
     }
     let url = resp.url().clone();
-    let body = resp.text().await.unwrap_or_default();
-    let snippet: String = body.chars().take(300).collect();
+    // Only the start of an error page is shown, so only the start is read: a server that
+    // sends an endless error body must not hold the job.
+    let (body, _) = read_capped(resp, ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
+    let snippet: String = String::from_utf8_lossy(&body).chars().take(300).collect();
     Err(match status.as_u16() {
         524 => Error::new(
             TIMEOUT,
@@ -367,16 +438,53 @@ pub(crate) async fn check_status(what: &str, resp: Response) -> Result<Response>
 }
 
 pub(crate) async fn read_json(what: &str, resp: Response) -> Result<Value> {
-    resp.json().await.map_err(|e| {
+    let base = resp.url().clone();
+    let not_json = || {
         Error::new(
             BAD_RESPONSE,
             format!("Could not {what}: the server's answer was not ComfyUI's JSON. Check the URL."),
         )
-        .with_source(e)
-    })
+    };
+    let body = match read_capped(resp, JSON_BYTES).await {
+        Ok((b, false)) => b,
+        Ok((_, true)) => {
+            return Err(Error::new(
+                BAD_RESPONSE,
+                format!(
+                    "Could not {what}: the server's answer went on past {} MB, far more than \
+                     ComfyUI sends; it was not read further. Check the URL.",
+                    JSON_BYTES >> 20
+                ),
+            ));
+        }
+        Err(e) => return Err(transport_error(what, &base, e)),
+    };
+    serde_json::from_slice(&body).map_err(|e| not_json().with_source(e))
+}
+
+/// The start of an error page worth reading.
+const ERROR_BODY_BYTES: usize = 16 * 1024;
+/// Larger than any JSON ComfyUI sends (`/object_info` with many model lists is a few MB).
+const JSON_BYTES: usize = 64 << 20;
+
+/// Reads a body up to `limit` bytes; `true` when the server had more to send.
+async fn read_capped(mut resp: Response, limit: usize) -> reqwest::Result<(Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit - out.len();
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, false))
 }
 
 pub(crate) fn transport_error(what: &str, base: &Url, e: reqwest::Error) -> Error {
+    if e.is_redirect() {
+        return crate::redirect::refused(what, base, e);
+    }
     let code = if e.is_timeout() { TIMEOUT } else { UNREACHABLE };
     let why = if e.is_timeout() {
         "did not answer in time"

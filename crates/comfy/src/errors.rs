@@ -19,6 +19,18 @@ pub const PROMPT_LOST: &str = "comfy.prompt_lost";
 pub const BAD_OUTPUT_NAME: &str = "comfy.bad_output_name";
 pub const OUTPUT_MISSING: &str = "comfy.output_missing";
 pub const DOWNLOAD_INCOMPLETE: &str = "comfy.download_incomplete";
+/// A transfer moved no byte for the stall timeout and its retries were used up.
+pub const TRANSFER_STALLED: &str = "comfy.transfer_stalled";
+/// A transfer took longer than its deadline (its size at the slowest speed waited for).
+pub const TRANSFER_DEADLINE: &str = "comfy.transfer_deadline";
+/// The server sent more for one file than the render can have produced.
+pub const OUTPUT_TOO_LARGE: &str = "comfy.output_too_large";
+/// The server listed more output files than a render makes.
+pub const TOO_MANY_OUTPUTS: &str = "comfy.too_many_outputs";
+/// The output folder's disk lacks the room for the download.
+pub const DISK_FULL: &str = "comfy.disk_full";
+/// The server redirected a request to another host.
+pub const REDIRECT_REFUSED: &str = "comfy.redirect_refused";
 pub const BAD_OUTPUT: &str = "comfy.bad_output";
 /// A finished download could not be given its final name.
 pub const SAVE_FAILED: &str = "comfy.save_failed";

@@ -6,10 +6,12 @@ mod download;
 pub mod errors;
 mod events;
 mod follow;
+mod limits;
 mod manifest;
 mod output_kind;
 mod param_rule;
 mod readiness;
+mod redirect;
 mod render;
 mod save_as;
 mod template;
@@ -20,6 +22,7 @@ pub use client::{ClientConfig, ComfyClient, QueuedPrompt};
 pub use download::{OutputFile, outputs_of, safe_file_name};
 pub use events::{ComfyEvent, history_outcome, parse_message, run_error};
 pub use follow::Follower;
+pub use limits::OutputLimits;
 pub use manifest::{
     Manifest, ModelRequirement, OutputSpec, ParamSpec, Requires, Target, locate_workflow,
 };

@@ -5,6 +5,7 @@ use crate::client::ComfyClient;
 use crate::download::{OutputFile, outputs_of};
 use crate::errors::{BAD_OUTPUT, OUTPUT_MISSING};
 use crate::events::ComfyEvent;
+use crate::limits::OutputLimits;
 use crate::manifest::Manifest;
 use crate::save_as::{LocalFile, SaveAs, set_output_prefix};
 use crate::template;
@@ -151,6 +152,14 @@ pub async fn render(
         })
         .await?;
 
+    // Counted before any download, so a history listing thousands of files fetches none.
+    let limits = OutputLimits::for_render(manifest, Some(&request.params), client.config());
+    let listed: usize = manifest
+        .outputs
+        .iter()
+        .map(|spec| outputs_of(&entry, &spec.node).len())
+        .sum();
+    limits.check_count(listed)?;
     let mut files = Vec::new();
     for spec in &manifest.outputs {
         let listed = outputs_of(&entry, &spec.node);
@@ -166,7 +175,8 @@ pub async fn render(
         }
         for out in listed {
             let to = save.local_file(manifest, &out, files.len());
-            files.push(fetch(client, &out, &to, &mut events, &cancel).await?);
+            let max = limits.max_file_bytes;
+            files.push(fetch(client, &out, &to, max, &mut events, &cancel).await?);
         }
     }
     for f in &files {
@@ -182,13 +192,14 @@ async fn fetch(
     client: &ComfyClient,
     out: &OutputFile,
     to: &LocalFile,
+    max_bytes: u64,
     events: &mut (impl FnMut(RenderEvent) + Send),
     cancel: &CancellationToken,
 ) -> Result<RenderedFile> {
     let mut throttle = Throttle::default();
     let path = until_cancelled(
         cancel,
-        client.download(out, to, |received, total| {
+        client.download_limited(out, to, max_bytes, |received, total| {
             if throttle.pass(received, total) {
                 events(RenderEvent::Downloading {
                     file: out.filename.clone(),

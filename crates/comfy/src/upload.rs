@@ -2,13 +2,15 @@
 //! The file is read from disk in chunks as the request goes out, never held whole in memory.
 
 use crate::client::{ComfyClient, check_status, read_json, transport_error};
-use crate::errors::{BAD_RESPONSE, UPLOAD_TOO_LARGE};
+use crate::errors::{BAD_RESPONSE, TRANSFER_DEADLINE, TRANSFER_STALLED, UPLOAD_TOO_LARGE};
+use crate::limits::megabytes;
 use futures_util::StreamExt;
-use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::Duration;
 use studio_error::{Error, Result};
+use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
 
 // Large reads: each one is a hop to the blocking pool.
@@ -61,22 +63,50 @@ impl ComfyClient {
         Ok(())
     }
 
-    /// Uploads `path` as an input file; `progress(sent, total)` is called as bytes go out.
+    /// Uploads `path` as an input file; `progress(sent, total)` is called as bytes go out. An
+    /// upload that stalls (no byte taken for the stall timeout) or whose connection drops is
+    /// sent again, a bounded number of times: ComfyUI renames a duplicate rather than replacing
+    /// it, and the name it answers with is the one used.
     #[tracing::instrument(skip(self, progress), fields(url = %self.base_url(), file = %path.display()))]
     pub async fn upload(
         &self,
         path: &Path,
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<UploadedFile> {
+        let attempts = self.config.upload_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.upload_once(path, &mut progress).await {
+                Ok(uploaded) => return Ok(uploaded),
+                Err(Attempt::Again(e)) if attempt < attempts => {
+                    tracing::warn!(attempt, error = %e.chain(), "the upload stopped; sending it again");
+                    tokio::time::sleep(self.config.retry_delay * attempt).await;
+                    attempt += 1;
+                }
+                Err(Attempt::Again(e) | Attempt::Fatal(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn upload_once(
+        &self,
+        path: &Path,
+        progress: &mut (impl FnMut(u64, u64) + Send),
+    ) -> std::result::Result<UploadedFile, Attempt> {
         let file = tokio::fs::File::open(path)
             .await
-            .map_err(|e| Error::io(&format!("open {}", path.display()), e))?;
+            .map_err(|e| Attempt::Fatal(Error::io(&format!("open {}", path.display()), e)))?;
         let total = file
             .metadata()
             .await
-            .map_err(|e| Error::io(&format!("read the size of {}", path.display()), e))?
+            .map_err(|e| {
+                Attempt::Fatal(Error::io(
+                    &format!("read the size of {}", path.display()),
+                    e,
+                ))
+            })?
             .len();
-        self.size_fits(path, total)?;
+        self.size_fits(path, total).map_err(Attempt::Fatal)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -96,42 +126,116 @@ impl ComfyClient {
         let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), total)
             .file_name(name)
             .mime_str(mime_for(path))
-            .map_err(|e| Error::internal("bad mime type").with_source(e))?;
+            .map_err(|e| Attempt::Fatal(Error::internal("bad mime type").with_source(e)))?;
         let form = Form::new()
             .part("image", part)
             .text("type", "input")
             .text("overwrite", "false");
-        let request = self
-            .request(Method::POST, "upload/image")?
-            .multipart(form)
-            .send();
+        let url = self.url("upload/image").map_err(Attempt::Fatal)?;
+        let request = self.upload_http.post(url).multipart(form).send();
         tokio::pin!(request);
         progress(0, total);
+        let config = &self.config;
+        let deadline = Instant::now() + config.transfer_deadline(total);
+        // Once the whole file is handed to the socket, what sits in the send buffers still has
+        // to cross the link before the server can answer.
+        let in_flight = config.transfer_deadline(total.min(IN_FLIGHT)) - config.transfer_margin;
+        let (mut moved, mut n, mut watching) = (Instant::now(), 0, true);
         let resp = loop {
+            let quiet = config.stall_timeout
+                + if n >= total {
+                    in_flight
+                } else {
+                    Duration::ZERO
+                };
             tokio::select! {
                 r = &mut request => break r,
-                changed = rx.changed() => {
-                    if changed.is_ok() {
-                        let n = *rx.borrow_and_update();
+                changed = rx.changed(), if watching => match changed {
+                    Ok(()) => {
+                        n = *rx.borrow_and_update();
+                        moved = Instant::now();
                         progress(n, total);
                     }
+                    // The body was dropped: the answer (or the error) follows.
+                    Err(_) => watching = false,
+                },
+                () = tokio::time::sleep_until((moved + quiet).min(deadline)) => {
+                    return Err(if Instant::now() >= deadline {
+                        Attempt::Fatal(upload_too_slow(path, deadline_secs(config, total), n, total))
+                    } else {
+                        Attempt::Again(upload_stalled(path, quiet, n, total))
+                    });
                 }
             }
         };
-        let resp = resp.map_err(|e| transport_error("upload the file", self.base_url(), e))?;
-        let resp = check_status("upload the file", resp).await?;
-        let v = read_json("upload the file", resp).await?;
+        let resp = resp.map_err(|e| {
+            let fatal = e.is_redirect();
+            let e = transport_error("upload the file", self.base_url(), e);
+            if fatal {
+                Attempt::Fatal(e)
+            } else {
+                Attempt::Again(e)
+            }
+        })?;
+        let resp = check_status("upload the file", resp)
+            .await
+            .map_err(Attempt::Fatal)?;
+        let v = read_json("upload the file", resp)
+            .await
+            .map_err(Attempt::Fatal)?;
         let uploaded: UploadedFile = serde_json::from_value(v).map_err(|e| {
-            Error::new(
-                BAD_RESPONSE,
-                "The server accepted the upload but did not say where it put it.",
+            Attempt::Fatal(
+                Error::new(
+                    BAD_RESPONSE,
+                    "The server accepted the upload but did not say where it put it.",
+                )
+                .with_source(e),
             )
-            .with_source(e)
         })?;
         progress(total, total);
         tracing::info!(name = %uploaded.name, bytes = total, "uploaded");
         Ok(uploaded)
     }
+}
+
+/// Bytes that may sit in socket buffers between us and the server.
+const IN_FLIGHT: u64 = 8 << 20;
+
+enum Attempt {
+    Again(Error),
+    Fatal(Error),
+}
+
+fn deadline_secs(config: &crate::ClientConfig, total: u64) -> u64 {
+    config.transfer_deadline(total).as_secs()
+}
+
+fn upload_stalled(path: &Path, quiet: Duration, sent: u64, total: u64) -> Error {
+    Error::new(
+        TRANSFER_STALLED,
+        format!(
+            "The upload of {} stalled for {:.0} s at {} of {} with the connection still open, \
+             and sending it again did not get through. Check the connection and render again.",
+            path.display(),
+            quiet.as_secs_f32().ceil(),
+            megabytes(sent),
+            megabytes(total)
+        ),
+    )
+}
+
+fn upload_too_slow(path: &Path, secs: u64, sent: u64, total: u64) -> Error {
+    Error::new(
+        TRANSFER_DEADLINE,
+        format!(
+            "The upload of {} was still unfinished at {} of {} after {secs} s, longer than a \
+             connection at the slowest usable speed needs; it was stopped. Check the connection \
+             and render again.",
+            path.display(),
+            megabytes(sent),
+            megabytes(total)
+        ),
+    )
 }
 
 fn mime_for(path: &Path) -> &'static str {

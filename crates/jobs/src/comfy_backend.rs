@@ -164,7 +164,8 @@ impl RenderServer for ComfyServer {
         };
         // A resumed render has no parameters here: the cap then assumes the largest allowed.
         let params = lock(&self.params).get(prompt_id).cloned();
-        let limits = OutputLimits::for_render(&self.manifest, params.as_ref(), self.client.config());
+        let limits =
+            OutputLimits::for_render(&self.manifest, params.as_ref(), self.client.config());
         let listed: Vec<_> = self
             .manifest
             .outputs

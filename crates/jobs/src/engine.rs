@@ -38,6 +38,10 @@ pub struct EngineConfig {
     pub pod_check: Duration,
     pub teardown_attempts: u32,
     pub speed: SpeedModel,
+    /// The upload and download stages end by a deadline of this margin plus their bytes at
+    /// `min_transfer_bytes_per_sec`: no stalled connection keeps a pod billing.
+    pub transfer_margin: Duration,
+    pub min_transfer_bytes_per_sec: u64,
 }
 
 impl EngineConfig {
@@ -52,6 +56,8 @@ impl EngineConfig {
             pod_check: Duration::from_secs(15),
             teardown_attempts: 5,
             speed: SpeedModel::default(),
+            transfer_margin: Duration::from_secs(120),
+            min_transfer_bytes_per_sec: 100_000,
         }
     }
 }

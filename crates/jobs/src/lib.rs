@@ -16,6 +16,7 @@ pub use spec::{JobSpec, NormaliseOptions, Target};
 pub use stage::Stage;
 pub mod backend;
 mod ctx;
+mod deadline;
 pub mod engine;
 pub mod events;
 mod meter;
@@ -28,6 +29,7 @@ pub use backend::{
     StartedPod,
 };
 pub use ctx::{BUDGET_REACHED, POD_VANISHED};
+pub use deadline::STAGE_DEADLINE;
 pub use engine::{Engine, EngineConfig, JobOutcome};
 pub use events::{Direction, ErrorInfo, EventSink, JobEvent, no_events};
 mod recover;

@@ -59,7 +59,7 @@ impl Engine {
         ctx.enter(Stage::Uploading)?;
         let mut uploads = BTreeMap::new();
         let clock = self.transfer_clock();
-        for (_, file) in &prepared.files {
+        for file in prepared.files.values() {
             let size = std::fs::metadata(file).map_or(0, |m| m.len());
             clock.saw(&file.to_string_lossy(), 0, Some(size));
         }
@@ -389,9 +389,7 @@ impl Engine {
             let save = self.save_as(ctx, out_dir)?;
             let pod = self.journal.get(&ctx.id)?.pod.is_some_and(|p| p.owned);
             let download = stop.guard(server.download(prompt_id, &save, &progress));
-            outputs = clock
-                .bound("download of the result", pod, download)
-                .await?;
+            outputs = clock.bound("download of the result", pod, download).await?;
             self.journal.set_outputs(&ctx.id, &outputs)?;
         }
         ctx.enter(Stage::Verifying)?;

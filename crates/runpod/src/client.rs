@@ -12,6 +12,22 @@ use url::Url;
 pub const DEFAULT_API_URL: &str = "https://api.runpod.io/v2";
 pub const USER_AGENT: &str = concat!("SteadyDancerStudio/", env!("CARGO_PKG_VERSION"));
 
+/// See `stream_http`.
+const STREAM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// RunPod's API has no reason to send the key's bearer elsewhere (reqwest drops the header on
+/// a cross-host hop, but the request itself should not go either).
+fn same_origin() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if first.as_ref() != Some(&attempt.url().origin()) || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct RunPodClient {
     http: reqwest::Client,
@@ -55,12 +71,18 @@ impl RunPodClient {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(retry.request_timeout)
+            .read_timeout(retry.request_timeout)
             .connect_timeout(connect)
+            .redirect(same_origin())
             .build()
             .map_err(|e| Error::internal("Could not set up the HTTP client.").with_source(e))?;
+        // The log reader bounds a stream's idleness itself and reopens it; this read timeout is
+        // only the backstop, well past any idle period a reader waits out.
         let stream_http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(connect)
+            .read_timeout(STREAM_READ_TIMEOUT)
+            .redirect(same_origin())
             .build()
             .map_err(|e| Error::internal("Could not set up the HTTP client.").with_source(e))?;
         Ok(Self {

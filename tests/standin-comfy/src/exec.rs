@@ -25,6 +25,7 @@ pub(crate) async fn worker(shared: Arc<Shared>) {
             continue;
         };
         shared.interrupt.store(false, Ordering::SeqCst);
+        shared.executed.fetch_add(1, Ordering::SeqCst);
         let entry = run(&shared, &job).await;
         lock(&shared.history).insert(job.id.clone(), entry);
         lock(&shared.queue).running = None;

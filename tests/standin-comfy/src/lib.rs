@@ -87,6 +87,21 @@ pub struct Faults {
     pub hostile_output_name: Option<String>,
     /// Close the next `/view` connection after this many body bytes (fires once).
     pub cut_download_after: Option<u64>,
+    /// `(bytes, requests)`: the next `requests` answers to `/view` send this many body bytes
+    /// and then nothing more, keeping the connection open, as a proxy that stops sending does.
+    pub stall_download: Option<(u64, u32)>,
+    /// `/view` answers a range request with 200 and the whole file, as servers without range
+    /// support do.
+    pub ignore_range: bool,
+    /// `/view` sends this many bytes more than the file, without a Content-Length.
+    pub view_padding: u64,
+    /// `/view` answers 307 with this `Location` instead of the file.
+    pub redirect_view_to: Option<String>,
+    /// With `answer_524` on `/prompt`: the prompt is queued first and only the answer is lost,
+    /// as when the proxy gives up on a request the server then finishes.
+    pub answer_524_after_queueing: bool,
+    /// The next this many uploads are never read, with the connection left open.
+    pub stall_uploads: u32,
     /// Accept prompts but forget them at once, as a server that restarted would.
     pub forget_prompts: bool,
     /// Behave like older ComfyUI builds: no `execution_success` event.
@@ -131,6 +146,7 @@ pub(crate) struct Shared {
     pub uploads: AtomicUsize,
     pub prompts: AtomicUsize,
     pub ranged_views: AtomicUsize,
+    pub executed: AtomicUsize,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -195,6 +211,7 @@ impl StandinComfy {
             uploads: AtomicUsize::new(0),
             prompts: AtomicUsize::new(0),
             ranged_views: AtomicUsize::new(0),
+            executed: AtomicUsize::new(0),
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -237,6 +254,11 @@ impl StandinComfy {
     /// `POST /prompt` requests answered 200.
     pub fn prompts_accepted(&self) -> usize {
         self.shared.prompts.load(Ordering::SeqCst)
+    }
+
+    /// Prompts the worker began executing.
+    pub fn prompts_executed(&self) -> usize {
+        self.shared.executed.load(Ordering::SeqCst)
     }
 
     /// `/view` requests that asked for a byte range (resumed downloads).

@@ -68,7 +68,13 @@ async fn fault_524(State(s): St, req: Request, next: Next) -> Response {
     if !fire {
         return next.run(req).await;
     }
-    let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
+    let after_queueing = route == Some(Route::Prompt) && lock(&s.faults).answer_524_after_queueing;
+    if after_queueing {
+        // The server takes the prompt; only its answer is lost on the way back.
+        let _ = next.run(req).await;
+    } else {
+        let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
+    }
     tokio::time::sleep(delay).await;
     (
         StatusCode::from_u16(524).unwrap_or(StatusCode::GATEWAY_TIMEOUT),
@@ -116,6 +122,10 @@ fn too_large() -> Response {
 
 async fn upload(State(s): St, headers: HeaderMap, mut form: Multipart) -> Response {
     s.uploads.fetch_add(1, Ordering::SeqCst);
+    if take_one(&mut lock(&s.faults).stall_uploads) {
+        // Nothing is read: the client's sends fill the socket buffers and stop.
+        std::future::pending::<()>().await;
+    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -318,6 +328,9 @@ async fn view(State(s): St, Query(q): Query<ViewQuery>, headers: HeaderMap) -> R
         Some("input") => &s.input_dir,
         _ => &s.output_dir,
     };
+    if let Some(to) = lock(&s.faults).redirect_view_to.clone() {
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response();
+    }
     let path = dir.join(&q.subfolder).join(&q.filename);
     let Ok(mut file) = tokio::fs::File::open(&path).await else {
         return StatusCode::NOT_FOUND.into_response();
@@ -342,14 +355,40 @@ async fn view(State(s): St, Query(q): Query<ViewQuery>, headers: HeaderMap) -> R
         )
             .into_response();
     }
-    let offset = start.unwrap_or(0);
     if start.is_some() {
         s.ranged_views.fetch_add(1, Ordering::SeqCst);
     }
+    let (stall, padding, start) = {
+        let mut f = lock(&s.faults);
+        let stall = match &mut f.stall_download {
+            Some((after, n)) => take_one(n).then_some(*after),
+            None => None,
+        };
+        (
+            stall,
+            f.view_padding,
+            if f.ignore_range { None } else { start },
+        )
+    };
+    let offset = start.unwrap_or(0);
     if file.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     let cut = lock(&s.faults).cut_download_after.take();
+    if let Some(n) = stall {
+        return stalled_view(file, n, start.map(|st| (st, size)), size - offset).await;
+    }
+    if padding > 0 {
+        let file = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        let zeros = futures_util::stream::iter((0..padding.div_ceil(CHUNK)).map(move |i| {
+            let len = CHUNK.min(padding - i * CHUNK);
+            Ok(bytes::Bytes::from(vec![0u8; len as usize]))
+        }));
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "video/mp4")
+            .body(Body::from_stream(file.chain(zeros)))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
     let body = match cut {
         // Send `n` bytes, let them reach the client, then fail the body: the connection drops
         // short of its Content-Length.
@@ -384,5 +423,41 @@ async fn view(State(s): St, Query(q): Query<ViewQuery>, headers: HeaderMap) -> R
         resp.status(StatusCode::OK)
     };
     resp.body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+const CHUNK: u64 = 64 * 1024;
+
+/// Counts a fault down; `true` while it still fires.
+fn take_one(n: &mut u32) -> bool {
+    let fire = *n > 0;
+    *n = n.saturating_sub(1);
+    fire
+}
+
+/// `n` bytes of the file and then silence with the connection open: the client sees neither an
+/// end nor an error, only that nothing more comes.
+async fn stalled_view(
+    mut file: tokio::fs::File,
+    n: u64,
+    range: Option<(u64, u64)>,
+    length: u64,
+) -> Response {
+    let mut head = Vec::new();
+    if (&mut file).take(n).read_to_end(&mut head).await.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(head))]);
+    let silence = futures_util::stream::pending();
+    let mut resp = Response::builder().status(StatusCode::OK);
+    if let Some((start, size)) = range {
+        resp = resp.status(StatusCode::PARTIAL_CONTENT).header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", size - 1),
+        );
+    }
+    resp.header(header::CONTENT_TYPE, "video/mp4")
+        .header(header::CONTENT_LENGTH, length)
+        .body(Body::from_stream(first.chain(silence)))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -132,6 +132,16 @@ impl Rig {
 
     /// As [`Rig::engine`], with the test's own media backend (to inject faults).
     pub fn engine_with_media(&self, media: Arc<dyn studio_jobs::MediaPrep>) -> Engine {
+        self.engine_tuned(media, ClientConfig::fast(), |_| {})
+    }
+
+    /// As [`Rig::engine`], with the test's ComfyUI client settings and engine timings.
+    pub fn engine_tuned(
+        &self,
+        media: Arc<dyn studio_jobs::MediaPrep>,
+        comfy: ClientConfig,
+        tune: impl FnOnce(&mut EngineConfig),
+    ) -> Engine {
         let client = RunPodClient::with_policy(
             self.runpod.api_url(),
             Sensitive::new(self.runpod.api_key().to_string()),
@@ -167,13 +177,9 @@ impl Rig {
         config.own_server_deadline = Duration::from_secs(2);
         config.cost_tick = Duration::from_millis(50);
         config.pod_check = Duration::from_millis(200);
-        Engine::new(
-            journal,
-            Arc::new(ComfyConnector::new(ClientConfig::fast())),
-            media,
-            config,
-        )
-        .with_pods(Arc::new(pods))
+        tune(&mut config);
+        Engine::new(journal, Arc::new(ComfyConnector::new(comfy)), media, config)
+            .with_pods(Arc::new(pods))
     }
 }
 
