@@ -1,14 +1,19 @@
 //! Round trip through the machine's real keychain (a Secret Service on Linux).
 //!
 //! The test scripts start a private gnome-keyring and set `STUDIO_TEST_KEYCHAIN=1`; there the
-//! keychain is required. On a machine without one the test says so and checks nothing.
+//! keychain is required. On a machine without one the test says it was skipped, and under `CI` it
+//! fails.
 
 use studio_core::secrets;
 
 #[test]
 fn key_round_trip_through_the_real_keychain() {
     if std::env::var_os("STUDIO_TEST_KEYCHAIN").is_none() {
-        eprintln!("no keychain for tests on this machine (STUDIO_TEST_KEYCHAIN unset): skipped");
+        studio_error::cannot_run_here(
+            "key_round_trip_through_the_real_keychain",
+            "no keychain for tests on this machine (STUDIO_TEST_KEYCHAIN unset; \
+             scripts/keyring-session.sh starts one)",
+        );
         return;
     }
     // SAFETY of the environment: this is the only test in this binary.

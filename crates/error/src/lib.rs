@@ -6,8 +6,10 @@
 //! kept for logs only.
 
 mod sensitive;
+mod skip;
 
 pub use sensitive::Sensitive;
+pub use skip::cannot_run_here;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -152,6 +152,11 @@ async fn errors_map_to_stable_codes() {
         let err = c.create_pod(&bad).await.unwrap_err();
         assert_eq!(err.code(), codes::INVALID_REQUEST, "{err:?}");
         assert!(err.message().contains("disk"), "{}", err.message());
+    } else {
+        studio_error::cannot_run_here(
+            "errors_map_to_stable_codes (its 422 part)",
+            "RunPod's OpenAPI document is not present",
+        );
     }
     s.set_faults(|f| f.insufficient_balance = true);
     let err = c

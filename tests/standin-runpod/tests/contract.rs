@@ -30,7 +30,10 @@ async fn responses_are_valid_documents_and_status_moves_on() {
     // Without the document (allowed outside CI only; under CI `load` panics) there is no
     // contract to check against.
     let Some(api) = OpenApi::load() else {
-        eprintln!("skipped: RunPod's OpenAPI document is not present");
+        studio_error::cannot_run_here(
+            "responses_are_valid_documents_and_status_moves_on",
+            "RunPod's OpenAPI document is not present",
+        );
         return;
     };
     let http = client();
@@ -128,7 +131,10 @@ async fn responses_are_valid_documents_and_status_moves_on() {
 async fn bodies_that_break_the_contract_get_422() {
     let s = StandIn::start(StandInConfig::default()).await.unwrap();
     if s.openapi().is_none() {
-        eprintln!("skipped: RunPod's OpenAPI document is not present");
+        studio_error::cannot_run_here(
+            "bodies_that_break_the_contract_get_422",
+            "RunPod's OpenAPI document is not present",
+        );
         return;
     }
     let mut b = body("sds-bad");

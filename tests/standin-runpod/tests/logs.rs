@@ -353,7 +353,12 @@ async fn plain_pods_log_without_progress_lines_and_answer_as_before() {
 async fn bad_parameters_are_422_and_unknown_pods_or_the_fault_are_404() {
     let s = standin().await;
     let pod = create(&s, json!({"A": "1"})).await;
-    if s.openapi().is_some() {
+    if s.openapi().is_none() {
+        studio_error::cannot_run_here(
+            "bad_parameters_are_422_and_unknown_pods_or_the_fault_are_404 (its 422 part)",
+            "RunPod's OpenAPI document is not present",
+        );
+    } else {
         for q in ["?source=bogus", "?tail=9999", "?tail=x"] {
             let r = open(&s, &pod, q, None).await;
             assert_eq!(r.status(), 422, "{q}");

@@ -59,7 +59,10 @@ impl Api {
 async fn volumes_and_data_centres_match_the_contract() {
     let a = Api::start().await;
     let Some(api) = OpenApi::load() else {
-        eprintln!("skipped: RunPod's OpenAPI document is not present");
+        studio_error::cannot_run_here(
+            "volumes_and_data_centres_match_the_contract",
+            "RunPod's OpenAPI document is not present",
+        );
         return;
     };
     use reqwest::Method as M;
