@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { asStudioError, type ProbedFile, type StudioError } from "../api";
 import { formatUsd, jobs, type RenderOptions, type RenderPlan } from "../jobs";
-import { formatBytes, formatDuration } from "../format";
+import { formatDuration } from "../format";
 
 interface Props {
   photo: ProbedFile;
@@ -131,7 +131,7 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
           {(plan.estimate.downloadBytes ?? 0) > 0 && (
             <span data-testid="estimate-download">
               {" "}
-              That includes downloading {formatBytes(plan.estimate.downloadBytes ?? 0)} of models to the GPU (about{" "}
+              That includes downloading {((plan.estimate.downloadBytes ?? 0) / 1e9).toFixed(1)} GB of models to the GPU (about{" "}
               {formatDuration(plan.estimate.downloadSecs ?? 0)}, {formatUsd(plan.estimate.downloadUsd ?? 0)})
               {plan.estimate.laterCostUsd != null
                 ? `; your model volume keeps them, so later renders cost about ${formatUsd(plan.estimate.laterCostUsd)}.`
