@@ -8,11 +8,6 @@ use std::path::PathBuf;
 use studio_error::{Error, Result};
 use studio_jobs::{Estimate, JobSpec, NormaliseOptions, Target};
 
-/// The frame rate the workflow reads the dance at (see workflows/steadydancer.toml `fps`).
-const WORKFLOW_FPS: f64 = 16.0;
-/// The workflow's default `max_frames`.
-const MAX_FRAMES: u32 = 176;
-
 /// What the user chose on the Create screen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -34,15 +29,6 @@ pub struct RenderPlan {
     pub estimate: Estimate,
     pub target_label: String,
     pub demo: bool,
-}
-
-/// Frames the render will have: the chosen range at the workflow's rate, as 4n+1, capped.
-pub fn expected_frames(duration_secs: f64, options: &RenderOptions) -> u32 {
-    let start = options.trim_start.unwrap_or(0.0).max(0.0);
-    let end = options.trim_end.unwrap_or(duration_secs).min(duration_secs);
-    let frames = ((end - start).max(0.0) * WORKFLOW_FPS).floor() as u32;
-    let frames = frames.clamp(1, MAX_FRAMES);
-    (frames - 1) / 4 * 4 + 1
 }
 
 impl Studio {
@@ -87,14 +73,6 @@ impl Studio {
                 format!("a new RunPod GPU ({first} first)"),
             )
         };
-        let duration = tokio::task::spawn_blocking({
-            let video = video.clone();
-            move || studio_media::probe(&video)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("probe stopped: {e}")))??
-        .duration_secs
-        .unwrap_or(0.0);
         if let (Some(s), Some(e)) = (options.trim_start, options.trim_end)
             && e <= s
         {
@@ -127,8 +105,10 @@ impl Studio {
                 fit: options.fit.clone(),
             },
         };
-        let frames = expected_frames(duration, &options);
-        let estimate = mode.engine(&settings)?.estimate(&spec, frames).await?;
+        // The same count the CLI shows: the engine's, from the manifest's rate and cap.
+        let engine = mode.engine(&settings)?;
+        let frames = engine.expected_frames(&spec).await?;
+        let estimate = engine.estimate(&spec, frames).await?;
         Ok(RenderPlan {
             plan_id: self.keep_plan(spec.clone(), estimate.clone()),
             spec,
@@ -136,23 +116,5 @@ impl Studio {
             target_label,
             demo: mode.demo,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_follow_the_range_as_4n_plus_1_and_are_capped() {
-        assert_eq!(expected_frames(2.0, &RenderOptions::default()), 29);
-        let trimmed = RenderOptions {
-            trim_start: Some(0.5),
-            trim_end: Some(1.5),
-            ..RenderOptions::default()
-        };
-        assert_eq!(expected_frames(10.0, &trimmed), 13);
-        assert_eq!(expected_frames(60.0, &RenderOptions::default()), 173);
-        assert_eq!(expected_frames(0.0, &RenderOptions::default()), 1);
     }
 }

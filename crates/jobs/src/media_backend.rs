@@ -67,7 +67,7 @@ impl MediaPrep for StudioMedia {
         blocking(move || {
             let facts = studio_media::probe(&video)?;
             let secs = facts.duration_secs.unwrap_or(0.0);
-            Ok(crate::setup::frames_in(secs, &s, fps))
+            crate::params::expected_frames(&s, crate::setup::frames_in(secs, &s, fps))
         })
         .await
     }

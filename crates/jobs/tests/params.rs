@@ -72,3 +72,51 @@ async fn a_landscape_render_sends_the_landscape_size_and_our_prompt_id() {
         "never more than the 1.5 s video holds at 16 fps: {frames}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_dance_is_priced_and_rendered_at_the_manifests_frame_cap() {
+    let rig = rig(2, Duration::from_millis(5)).await;
+    let long = rig.dir.path().join("long.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "testsrc=size=480x832:rate=16:duration=12",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let engine = rig.engine();
+    let mut spec = rig.spec(studio_jobs::Target::ComfyUrl {
+        url: rig.comfy.url().to_string(),
+    });
+    spec.video = long;
+    // 12 s at 16 fps is 192 frames; the workflow's default cap is 173 (4n+1).
+    assert_eq!(engine.expected_frames(&spec).await.unwrap(), 173);
+    let mut short = spec.clone();
+    short
+        .params
+        .insert("max_frames".into(), serde_json::json!(81));
+    assert_eq!(engine.expected_frames(&short).await.unwrap(), 81);
+
+    let job = engine.submit(&spec, None).unwrap();
+    let outcome = engine
+        .run(
+            &job.id,
+            CancellationToken::new(),
+            Recorder::default().sink(),
+        )
+        .await
+        .unwrap();
+    let entry = rig
+        .comfy
+        .history(outcome.job.prompt_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(
+        entry["prompt"][2]["75"]["inputs"]["frame_load_cap"],
+        serde_json::json!(173),
+        "the render reads the frames the estimate priced"
+    );
+}
