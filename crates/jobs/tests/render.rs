@@ -194,7 +194,10 @@ async fn the_estimate_uses_the_catalog_price_and_the_video_length() {
     let engine = rig.engine();
     let spec = rig.new_pod();
     let frames = engine.expected_frames(&spec).await.unwrap();
-    assert_eq!(frames, 21, "1.5 s read at 16 fps is 24 frames, kept to 4n+1");
+    assert_eq!(
+        frames, 21,
+        "1.5 s read at 16 fps is 24 frames, kept to 4n+1"
+    );
     let e = engine.estimate(&spec, frames).await.unwrap();
     assert!(
         (e.rate_usd_per_hour - 1.64).abs() < 1e-9,
