@@ -106,7 +106,13 @@ impl ComfyProbe {
 
 impl ReadinessProbe for ComfyProbe {
     async fn comfy_answering(&self, base: &Url) -> Result<bool> {
-        let client = ComfyClient::with_config(base.as_str(), self.config.clone())?;
+        // One request a poll: the readiness loop is the retry. The client's own retries (10 s
+        // on a proxy's 502) would hold the loop and the bootstrap's progress lines behind it.
+        let once = ClientConfig {
+            retries: 0,
+            ..self.config.clone()
+        };
+        let client = ComfyClient::with_config(base.as_str(), once)?;
         Ok(client.system_stats().await.is_ok())
     }
 
