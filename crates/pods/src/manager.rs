@@ -33,6 +33,8 @@ pub mod codes {
     /// Our bootstrap reported a fatal error in the pod's log (a hash mismatch, a full disk,
     /// a failed install); the pod was terminated without waiting for a deadline.
     pub const BOOTSTRAP_FAILED: &str = "pods.bootstrap_failed";
+    /// The network volume the pod should mount no longer exists; nothing was created.
+    pub const VOLUME_MISSING: &str = "pods.volume_missing";
     /// RunPod did not confirm the termination in time.
     pub const TERMINATE_UNCONFIRMED: &str = "pods.terminate_unconfirmed";
 }
@@ -257,6 +259,7 @@ impl<P: ReadinessProbe> PodManager<P> {
         if deadman.is_none() {
             tracing::warn!("start command unknown: the in-pod dead-man timer is not armed");
         }
+        self.check_volume(spec).await?;
         let (created, mut guard) = self
             .create_walk(spec, deadman.as_ref(), &mut track, cancel)
             .await?;
@@ -285,6 +288,28 @@ impl<P: ReadinessProbe> PodManager<P> {
         };
         guard.disarm();
         outcome
+    }
+
+    /// A model volume deleted outside the app makes RunPod refuse every create with a message
+    /// about capacity; asking first says what is really wrong, before anything bills.
+    async fn check_volume(&self, spec: &PodSpec) -> Result<()> {
+        let Some(id) = &spec.network_volume_id else {
+            return Ok(());
+        };
+        match self.client.get_network_volume(id).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Error::new(
+                codes::VOLUME_MISSING,
+                format!(
+                    "The model volume {id} no longer exists on RunPod (was it deleted in RunPod's console?). Nothing was started. In Settings, under \"Keep models between renders\", make a new volume or stop keeping models."
+                ),
+            )),
+            // Not a verdict: the create that follows reports its own error.
+            Err(e) => {
+                tracing::info!(error = %e.chain(), "could not look the model volume up");
+                Ok(())
+            }
+        }
     }
 
     /// Records the failure, terminates the pod and says what it cost.
