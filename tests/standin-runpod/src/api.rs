@@ -160,6 +160,15 @@ pub async fn create_pod(AxState(shared): AxState<Shared>, body: Bytes) -> Respon
             None,
         );
     }
+    if let Some(contract) = &st.pod_contract
+        && let Err(what) = contract.check(&body)
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            &format!("the create body breaks the lock: {what}"),
+            None,
+        );
+    }
     if st.faults.forbidden_gpus.contains(&gpu_id) {
         return problem(
             StatusCode::FORBIDDEN,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod boot;
 pub mod catalog;
+mod contract;
 mod control;
 pub mod faults;
 mod logs;
@@ -17,6 +18,7 @@ pub mod shared;
 pub mod state;
 pub mod volumes;
 
+pub use contract::PodContract;
 pub use faults::Faults;
 pub use openapi::OpenApi;
 pub use shared::{RequestLogEntry, UpstreamFn};
@@ -118,6 +120,11 @@ impl StandIn {
 
     pub fn set_faults(&self, change: impl FnOnce(&mut Faults)) {
         change(&mut self.shared.lock().faults);
+    }
+
+    /// From now on, refuse create bodies that break `contract` (400, saying what differs).
+    pub fn set_pod_contract(&self, contract: Option<PodContract>) {
+        self.shared.lock().pod_contract = contract;
     }
 
     pub fn set_upstream(&self, upstream: Option<UpstreamFn>) {

@@ -86,6 +86,8 @@ pub struct State {
     pub volumes: Vec<crate::volumes::VolumeRecord>,
     /// Every whole log event sent, as (pod id, sequence number), over all connections.
     pub log_served: Vec<(String, u64)>,
+    /// What every create body must carry, when a test set it.
+    pub pod_contract: Option<crate::PodContract>,
 }
 
 impl PodRecord {

@@ -53,6 +53,13 @@ pub async fn rig_on(comfy: StandinConfig, timings: standin_runpod::Timings) -> R
     })
     .await
     .unwrap();
+    // Every pod the engine asks for must be what the lock says.
+    let lock = studio_pods::EnvLock::bundled();
+    runpod.set_pod_contract(Some(standin_runpod::PodContract::new(
+        lock.image.name.clone(),
+        lock.bootstrap_env(),
+        lock.environment_gb().into(),
+    )));
     let image = ffmpeg(
         dir.path(),
         "me.png",

@@ -137,6 +137,13 @@ pub async fn rig_with(adjust: impl FnOnce(&mut LifecycleConfig)) -> Rig {
     })
     .await
     .unwrap();
+    // Every body must be what the lock says (tests of other bodies clear this).
+    let lock = studio_pods::EnvLock::bundled();
+    standin.set_pod_contract(Some(standin_runpod::PodContract::new(
+        lock.image.name.clone(),
+        lock.bootstrap_env(),
+        lock.environment_gb().into(),
+    )));
     let client = RunPodClient::with_policy(
         standin.api_url(),
         Sensitive::new(standin.api_key().to_string()),
