@@ -16,7 +16,9 @@ build_pkgs=(build-essential pkg-config curl file libdbus-1-dev
   libavdevice-dev libswresample-dev clang libclang-dev ffmpeg nodejs npm
   xvfb xauth dbus-x11 dbus-daemon gnome-keyring
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
-test_pkgs=(webkit2gtk-driver at-spi2-core libsecret-tools keyutils xdotool imagemagick fonts-dejavu-core)
+# git, Python's venv and pip: the pod bootstrap's tests run it with sh against local repositories.
+test_pkgs=(webkit2gtk-driver at-spi2-core libsecret-tools keyutils xdotool imagemagick fonts-dejavu-core
+  git python3 python3-venv python3-pip)
 
 pkgs=("${build_pkgs[@]}")
 $want_tests && pkgs+=("${test_pkgs[@]}")
