@@ -88,6 +88,9 @@ pub(crate) struct Boot {
     pub download: Option<DownloadProgress>,
     /// `(code, message)` of a fatal error: the pod will never become ready.
     pub failure: Option<(String, String)>,
+    /// The last file the bootstrap pinned on its first download: what Hugging Face reported
+    /// (revision, SHA-256), which every later download must match.
+    pub pinned: Option<(String, String, String)>,
 }
 
 impl Boot {
@@ -134,8 +137,9 @@ impl Boot {
                 sha256,
                 size,
             } => {
-                tracing::info!(%file, %revision, %sha256, size, "model file verified on the pod");
-                false
+                tracing::info!(%file, %revision, %sha256, size, "model file pinned on its first download");
+                self.pinned = Some((file, revision, sha256));
+                true
             }
             Line::Error { code, message } => {
                 self.failure = Some((code, message));
@@ -151,11 +155,23 @@ impl Boot {
         let label = stage.label();
         let message = self.message.trim();
         match (&self.download, stage) {
-            (Some(d), Stage::DownloadingModels) => download_message(d),
+            (Some(d), Stage::DownloadingModels) => match &self.pinned {
+                Some((file, revision, sha)) => format!(
+                    "{}; pinned {file} at revision {}, SHA-256 {}",
+                    download_message(d),
+                    short(revision, 7),
+                    short(sha, 12)
+                ),
+                None => download_message(d),
+            },
             _ if message.is_empty() || message.eq_ignore_ascii_case(label) => label.to_string(),
             _ => format!("{label}: {message}"),
         }
     }
+}
+
+fn short(s: &str, n: usize) -> &str {
+    s.get(..n).unwrap_or(s)
 }
 
 /// "Downloading model 3 of 8 (12.1 of 16.4 GB)".
@@ -333,6 +349,28 @@ mod tests {
         assert_eq!(
             download_message(&d),
             "Downloading model 1 of 2 (120 of 316 MB)"
+        );
+    }
+
+    #[test]
+    fn a_pin_learned_on_first_download_is_named_beside_the_count() {
+        let mut boot = Boot::default();
+        boot.apply(Line::Models {
+            done_files: 1,
+            files: 8,
+            done_bytes: 16_400_000_000,
+            total_bytes: 32_700_000_000,
+            current: Some("text_encoders/umt5.safetensors".into()),
+        });
+        assert!(boot.apply(Line::Pinned {
+            file: "diffusion_models/sd.safetensors".into(),
+            revision: "0123456789abcdef".into(),
+            sha256: "ab".repeat(32),
+            size: 16_400_000_000,
+        }));
+        assert_eq!(
+            boot.note(Stage::DownloadingModels),
+            "Downloading model 2 of 8 (16.4 of 32.7 GB); pinned diffusion_models/sd.safetensors at revision 0123456, SHA-256 abababababab"
         );
     }
 }

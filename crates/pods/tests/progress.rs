@@ -117,8 +117,11 @@ async fn a_bootstrap_pod_goes_through_install_download_and_start_with_byte_progr
         messages.contains(&"Downloading model 1 of 3 (8.2 of 28.1 GB)"),
         "{messages:?}"
     );
+    // Once a file is pinned on its first download, what Hugging Face reported is named too.
     assert!(
-        messages.contains(&"Downloading model 3 of 3 (28.1 of 28.1 GB)"),
+        messages.contains(
+            &"Downloading model 3 of 3 (28.1 of 28.1 GB); pinned vae/wanvideo/Wan2_1_VAE_bf16.safetensors at revision rev1, SHA-256 000000000000"
+        ),
         "{messages:?}"
     );
     assert!(
