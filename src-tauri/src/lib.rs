@@ -47,7 +47,6 @@ pub fn run() {
     let crash_guard = studio_app::guard::start_for(&studio);
 
     let result = tauri::Builder::default()
-        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())

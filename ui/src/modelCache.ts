@@ -16,6 +16,8 @@ export interface ModelCacheStatus {
   newSizeGb: number;
   newMonthlyCostUsd: number;
   usdPerGbMonth: number;
+  /** What every pod without the volume downloads, from the lock. */
+  modelBytes: number;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {

@@ -102,6 +102,19 @@ impl Studio {
         Settings::load(&self.inner.data_dir)
     }
 
+    /// Stores what the preferences form sent (validated, written atomically). The model volume
+    /// changes only through [`Studio::keep_models`]: a form holding an older copy, or restored
+    /// defaults, must not lose track of a volume that bills until it is deleted.
+    pub fn save_settings(&self, settings: Settings) -> Result<Settings> {
+        let mut settings = settings.validated()?;
+        if let Ok(current) = self.settings() {
+            settings.network_volume_id = current.network_volume_id;
+            settings.network_volume_data_center = current.network_volume_data_center;
+        }
+        settings.save(&self.inner.data_dir)?;
+        Ok(settings)
+    }
+
     /// Demo when forced at start or chosen in Settings.
     pub fn is_demo(&self, settings: &Settings) -> bool {
         self.inner.force_demo || settings.demo_mode

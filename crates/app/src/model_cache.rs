@@ -44,6 +44,8 @@ pub struct ModelCacheStatus {
     pub new_size_gb: u32,
     pub new_monthly_cost_usd: f64,
     pub usd_per_gb_month: f64,
+    /// What every pod without the volume downloads, from the lock.
+    pub model_bytes: u64,
 }
 
 /// GB for a volume holding `lock`'s environment, in steps of 10: a volume can grow later but
@@ -118,6 +120,7 @@ impl Studio {
             new_size_gb: new_size,
             new_monthly_cost_usd: monthly_cost_usd(new_size),
             usd_per_gb_month: USD_PER_GB_MONTH,
+            model_bytes: mode.lock.model_bytes(),
         };
         if mode.demo {
             status.note = Some(

@@ -101,11 +101,6 @@ pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
     Ok(ctx)
 }
 
-/// The pod RunPod is asked for (one home for the rule: `PodSpec::from_settings`).
-pub(crate) fn pod_spec(settings: &Settings, lock: &EnvLock) -> PodSpec {
-    PodSpec::from_settings(settings, lock)
-}
-
 impl Mode {
     pub(crate) fn runpod(&self) -> Result<Option<RunPodClient>> {
         self.key
@@ -134,7 +129,7 @@ impl Mode {
                 client,
                 self.pods.clone(),
                 self.lifecycle(),
-                pod_spec(settings, &self.lock),
+                PodSpec::from_settings(settings, &self.lock),
                 ClientConfig::default(),
             )
         }))

@@ -248,7 +248,7 @@ impl Studio {
         });
         let ready = manager
             .start(
-                &crate::modes::pod_spec(&settings, &lock),
+                &studio_pods::PodSpec::from_settings(&settings, &lock),
                 &Reporter::new(tx),
                 &cancel,
             )

@@ -2,6 +2,7 @@
 //! server URL (a pod's proxy URL, or a ComfyUI of the user's own) and a manifest.
 
 mod client;
+mod config;
 mod download;
 pub mod errors;
 mod events;
@@ -18,7 +19,8 @@ mod template;
 mod upload;
 mod validate;
 
-pub use client::{ClientConfig, ComfyClient, QueuedPrompt};
+pub use client::{ComfyClient, QueuedPrompt};
+pub use config::ClientConfig;
 pub use download::{OutputFile, outputs_of, safe_file_name};
 pub use events::{ComfyEvent, history_outcome, parse_message, run_error};
 pub use follow::Follower;

@@ -2,7 +2,7 @@
 //! or broken server must not fill the user's disk, so a download stops at a size the render
 //! cannot have produced: every frame uncompressed, plus an allowance for the container.
 
-use crate::client::ClientConfig;
+use crate::config::ClientConfig;
 use crate::errors::TOO_MANY_OUTPUTS;
 use crate::manifest::{Manifest, ParamSpec};
 use serde_json::Value;

@@ -16,6 +16,20 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// What `object_info` lacks for `manifest`.
+    pub fn of(object_info: &Value, manifest: &Manifest) -> Self {
+        let missing_nodes = missing_nodes(object_info, &manifest.required_classes());
+        // A model check against a missing loader would only repeat the node error.
+        let missing_models = missing_models(object_info, manifest)
+            .into_iter()
+            .filter(|m| !missing_nodes.contains(&m.class_type))
+            .collect();
+        Self {
+            missing_nodes,
+            missing_models,
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         self.missing_nodes.is_empty() && self.missing_models.is_empty()
     }
@@ -88,18 +102,7 @@ impl ComfyClient {
     /// Reads `/object_info` once and reports what is missing for `manifest`.
     #[tracing::instrument(skip(self, manifest), fields(url = %self.base_url(), workflow = %manifest.name))]
     pub async fn readiness(&self, manifest: &Manifest) -> Result<Readiness> {
-        let info = self.object_info().await?;
-        let classes = manifest.required_classes();
-        let missing_nodes = missing_nodes(&info, &classes);
-        // A model check against a missing loader would only repeat the node error.
-        let missing_models = missing_models(&info, manifest)
-            .into_iter()
-            .filter(|m| !missing_nodes.contains(&m.class_type))
-            .collect();
-        Ok(Readiness {
-            missing_nodes,
-            missing_models,
-        })
+        Ok(Readiness::of(&self.object_info().await?, manifest))
     }
 
     /// `system_stats` answers and nothing is missing; otherwise the first problem as an error.

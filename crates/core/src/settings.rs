@@ -1,5 +1,5 @@
-//! The user's preferences. The GUI persists them through tauri-plugin-store in
-//! `<data dir>/settings.json` (one store key per field); the CLI reads the same file.
+//! The user's preferences in `<data dir>/settings.json` (one key per field), written atomically
+//! by [`Settings::save`] for the GUI; the CLI reads the same file.
 //! The API key is never among them.
 
 use serde::{Deserialize, Serialize};
@@ -171,7 +171,7 @@ impl Settings {
             .unwrap_or_else(|| super::paths::default_output_dir(data_dir))
     }
 
-    /// Reads the store file the GUI writes; a missing file means defaults, a damaged one is
+    /// Reads the file the GUI writes; a missing file means defaults, a damaged one is
     /// reported rather than silently replaced.
     pub fn load(data_dir: &Path) -> Result<Self> {
         let path = super::paths::settings_file(data_dir);

@@ -7,7 +7,7 @@ use crate::stage::Stage;
 use async_trait::async_trait;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use studio_comfy::{ClientConfig, ComfyClient, Manifest, missing_models, missing_nodes};
+use studio_comfy::{ClientConfig, ComfyClient, Manifest, Readiness};
 use studio_error::{Error, Result};
 use studio_pods::{
     EnvLock, LifecycleConfig, PodEvent, PodManager, PodSpec, ReadinessProbe, Reporter,
@@ -130,13 +130,13 @@ impl ReadinessProbe for ComfyProbe {
         let Some(manifest) = &self.manifest else {
             return Ok(Vec::new());
         };
-        let nodes = missing_nodes(&info, &manifest.required_classes());
-        let mut out: Vec<String> = missing_models(&info, manifest)
-            .into_iter()
-            .filter(|m| !nodes.contains(&m.class_type))
-            .map(|m| format!("model {}", m.file))
+        let r = Readiness::of(&info, manifest);
+        let mut out: Vec<String> = r
+            .missing_nodes
+            .iter()
+            .map(|n| format!("node {n}"))
             .collect();
-        out.splice(0..0, nodes.iter().map(|n| format!("node {n}")));
+        out.extend(r.missing_models.iter().map(|m| format!("model {}", m.file)));
         Ok(out)
     }
 }

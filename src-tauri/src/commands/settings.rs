@@ -2,7 +2,6 @@ use crate::state::AppState;
 use serde::Serialize;
 use studio_core::settings::Settings;
 use studio_error::Result;
-use tauri::AppHandle;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,23 +22,6 @@ fn view(state: &AppState, settings: Settings) -> SettingsView {
     }
 }
 
-/// Written in one step (temp file, fsync, rename; see `studio_core::atomic_file`): a crash
-/// mid-save never leaves a torn file for the next start or the crash guard. (The store plugin
-/// wrote in place.) `_app` keeps the callers unchanged.
-pub(crate) fn persist(_app: &AppHandle, state: &AppState, settings: &Settings) -> Result<()> {
-    settings.save(&state.data_dir)
-}
-
-/// The model volume changes only through `keep_models`: a form holding an older copy, or
-/// restored defaults, must not lose track of a volume that bills until it is deleted.
-fn keep_volume(state: &AppState, mut settings: Settings) -> Settings {
-    if let Ok(current) = Settings::load(&state.data_dir) {
-        settings.network_volume_id = current.network_volume_id;
-        settings.network_volume_data_center = current.network_volume_data_center;
-    }
-    settings
-}
-
 #[tauri::command]
 pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView> {
     Ok(view(&state, Settings::load(&state.data_dir)?))
@@ -48,22 +30,16 @@ pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView> {
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub fn save_settings(
-    app: AppHandle,
     state: tauri::State<'_, AppState>,
     settings: Settings,
 ) -> Result<SettingsView> {
-    let settings = keep_volume(&state, settings.validated()?);
-    persist(&app, &state, &settings)?;
+    let settings = state.studio.save_settings(settings)?;
     tracing::info!("settings saved");
     Ok(view(&state, settings))
 }
 
 #[tauri::command]
-pub fn restore_default_settings(
-    app: AppHandle,
-    state: tauri::State<'_, AppState>,
-) -> Result<SettingsView> {
-    let settings = keep_volume(&state, Settings::default());
-    persist(&app, &state, &settings)?;
+pub fn restore_default_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView> {
+    let settings = state.studio.save_settings(Settings::default())?;
     Ok(view(&state, settings))
 }

@@ -16,6 +16,7 @@ const off: ModelCacheStatus = {
   exists: null,
   note: null,
   newSizeGb: 60,
+  modelBytes: 32_668_420_000,
   newMonthlyCostUsd: 4.2,
   usdPerGbMonth: 0.07,
 };

@@ -38,7 +38,7 @@ export function ModelCacheSection() {
     <section className="panel" data-testid="model-cache">
       <h2>Keep models between renders</h2>
       <p className="muted">
-        Every new pod downloads the SteadyDancer models (about 33 GB) before it can render. A RunPod network volume
+        Every new pod downloads the SteadyDancer models{status ? ` (about ${Math.round(status.modelBytes / 1e9)} GB)` : ""} before it can render. A RunPod network volume
         keeps them, and the pinned software, from one pod to the next, so only the first render waits for the
         download. It bills every month until you delete it, and pods then start only in its data centre.
       </p>
