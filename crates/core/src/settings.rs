@@ -15,6 +15,9 @@ pub const DEFAULT_GPUS: [&str; 5] = [
     "NVIDIA H100 NVL",
 ];
 
+/// The most pods a queue may keep at once: more is rarely cheaper and RunPod limits accounts.
+pub const MAX_PODS: u32 = 8;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
@@ -48,6 +51,10 @@ pub struct Settings {
     pub budget_usd: Option<f64>,
     /// Pods of ours that no render owns are terminated at start-up without asking.
     pub auto_sweep: bool,
+    /// The most pods a queue of renders keeps at once (1 = one after the other on one pod).
+    pub max_pods: u32,
+    /// A pod the user started by hand is terminated after this many minutes without a render.
+    pub warm_idle_minutes: u32,
 }
 
 impl Default for Settings {
@@ -68,6 +75,8 @@ impl Default for Settings {
             pod_max_lifetime_hours: 4.0,
             budget_usd: Some(5.0),
             auto_sweep: false,
+            max_pods: 1,
+            warm_idle_minutes: 10,
         }
     }
 }
@@ -136,6 +145,20 @@ impl Settings {
             return Err(Error::new(
                 "settings.bad_budget",
                 "The spending cap per render must be more than $0. Clear it to have no cap.",
+            ));
+        }
+        if !(1..=MAX_PODS).contains(&self.max_pods) {
+            return Err(Error::new(
+                "settings.bad_max_pods",
+                format!(
+                    "Pods at once must be between 1 and {MAX_PODS} (1 renders a queue one after the other on one pod)."
+                ),
+            ));
+        }
+        if !(1..=240).contains(&self.warm_idle_minutes) {
+            return Err(Error::new(
+                "settings.bad_idle",
+                "A pod you started stops after 1 to 240 minutes without a render (10 is the default).",
             ));
         }
         self.output_dir = self.output_dir.filter(|p| !p.as_os_str().is_empty());
@@ -241,6 +264,31 @@ mod tests {
         assert!(s.pod_env.is_empty());
         assert_eq!(s.pod_disk_gb, 20);
         assert_eq!(s.pod_cloud, "SECURE");
+        assert_eq!(
+            s.max_pods, 1,
+            "a queue runs on one pod unless the user asks for more"
+        );
+        assert_eq!(s.warm_idle_minutes, 10);
+    }
+
+    #[test]
+    fn pods_at_once_and_idle_minutes_are_bounded() {
+        for (max_pods, warm_idle_minutes, code) in [
+            (0, 10, "settings.bad_max_pods"),
+            (MAX_PODS + 1, 10, "settings.bad_max_pods"),
+            (2, 0, "settings.bad_idle"),
+            (2, 241, "settings.bad_idle"),
+        ] {
+            let s = Settings {
+                max_pods,
+                warm_idle_minutes,
+                ..Settings::default()
+            };
+            assert_eq!(s.validated().expect_err("bounded").code(), code);
+        }
+        // Older settings files have neither field: the defaults apply.
+        let old: Settings = serde_json::from_str(r#"{"podCloud":"SECURE"}"#).expect("parse");
+        assert_eq!((old.max_pods, old.warm_idle_minutes), (1, 10));
     }
 
     #[test]
