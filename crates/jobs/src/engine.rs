@@ -146,6 +146,12 @@ impl Engine {
     /// expected time (plus start-up for a new pod). Own servers cost nothing.
     #[tracing::instrument(skip(self, spec), err(Debug))]
     pub async fn estimate(&self, spec: &JobSpec, frames: u32) -> Result<Estimate> {
+        let (rate, steps, cold) = self.pricing(spec).await?;
+        Ok(estimate(&self.config.speed, rate, frames, steps, cold))
+    }
+
+    /// The rate, sampling steps and cold start a render of `spec` is priced with.
+    pub(crate) async fn pricing(&self, spec: &JobSpec) -> Result<(f64, u32, ColdStart)> {
         // A plan with a parameter the workflow refuses is refused before the user confirms.
         crate::params::check_params(spec)?;
         let steps = spec
@@ -153,15 +159,14 @@ impl Engine {
             .get("steps")
             .and_then(|v| v.as_u64())
             .map_or(4, |s| s as u32);
-        let (rate, cold) = match &spec.target {
+        Ok(match &spec.target {
             Target::NewPod { gpu_ids } => {
                 let pods = self.pods()?;
                 let rate = pods.quote(gpu_ids).await?.rate_usd_per_hour;
-                (rate, pods.cold_start(&spec.manifest))
+                (rate, steps, pods.cold_start(&spec.manifest))
             }
-            Target::WarmPod { .. } | Target::ComfyUrl { .. } => (0.0, ColdStart::None),
-        };
-        Ok(estimate(&self.config.speed, rate, frames, steps, cold))
+            Target::WarmPod { .. } | Target::ComfyUrl { .. } => (0.0, steps, ColdStart::None),
+        })
     }
 
     /// Journals a new job in `queued`; run it with [`Engine::run`].

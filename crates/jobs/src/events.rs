@@ -86,6 +86,33 @@ pub enum JobEvent {
         rate_usd_per_hour: f64,
         elapsed_secs: f64,
     },
+    /// A batch began (or resumed): its renders in queue order.
+    BatchStarted {
+        batch_id: String,
+        job_ids: Vec<String>,
+    },
+    /// What the batch's leases billed so far, against its budget.
+    BatchCost {
+        batch_id: String,
+        usd: f64,
+        budget_usd: Option<f64>,
+    },
+    /// A lease of the batch changed: its pod is starting, ready, released or terminated.
+    Lease {
+        batch_id: String,
+        pod_id: String,
+        gpu_id: String,
+        rate_usd_per_hour: f64,
+        state: LeaseState,
+    },
+    /// Every render of the batch ended; `cost_usd` is what its leases billed.
+    BatchFinished {
+        batch_id: String,
+        done: u32,
+        failed: u32,
+        cancelled: u32,
+        cost_usd: f64,
+    },
     /// The job ended: `stage` is done, failed, cancelled or interrupted.
     Finished {
         job_id: String,
@@ -94,6 +121,19 @@ pub enum JobEvent {
         cost_usd: f64,
         error: Option<ErrorInfo>,
     },
+}
+
+/// Where a lease's pod stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LeaseState {
+    /// A new pod exists and bills; it is not ready yet.
+    Starting,
+    Ready,
+    /// A pod the user started by hand, handed back (owner cleared, still running).
+    Released,
+    /// A pod the lease started, terminated and confirmed gone.
+    Terminated,
 }
 
 /// Keeps transfer events to changes above 0.5 % (and always the first and last).

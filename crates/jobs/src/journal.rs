@@ -79,12 +79,12 @@ fn json_err(e: serde_json::Error) -> Error {
     .with_source(e)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v)
         .map_err(|e| Error::internal("could not encode a job field").with_source(e))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
     s.map(|s| serde_json::from_str(&s).map_err(json_err))
         .transpose()
 }
@@ -111,6 +111,7 @@ impl Journal {
             .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         crate::gallery::create_schema(&conn)?;
+        crate::batch::journal::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -177,18 +178,25 @@ impl Journal {
     /// Pods that unfinished jobs own: the orphan sweep must leave these alone (recovery
     /// settles them instead).
     pub fn live_pod_ids(&self) -> Result<std::collections::HashSet<String>> {
-        Ok(self
+        let mut ids: std::collections::HashSet<String> = self
             .unfinished()?
             .into_iter()
             .filter(|j| j.pod_ended_ms.is_none())
             .filter_map(|j| j.pod.map(|p| p.pod_id))
-            .collect())
+            .collect();
+        // A lease holds its pod between renders too.
+        ids.extend(self.open_leases()?.into_iter().map(|l| l.pod_id));
+        Ok(ids)
     }
 
-    fn query(&self, sql: &str) -> Result<Vec<JobRecord>> {
+    pub(crate) fn query(&self, sql: &str) -> Result<Vec<JobRecord>> {
+        self.query_with(sql, [])
+    }
+
+    pub(crate) fn query_with(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<JobRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(sql).map_err(db_err)?;
-        let rows = stmt.query_map([], read_row).map_err(db_err)?;
+        let rows = stmt.query_map(p, read_row).map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
             let mut rec = row.map_err(db_err)??;
@@ -236,7 +244,12 @@ impl Journal {
         tx.commit().map_err(db_err)
     }
 
-    fn set(&self, id: &str, column: &'static str, value: &dyn rusqlite::ToSql) -> Result<()> {
+    pub(crate) fn set(
+        &self,
+        id: &str,
+        column: &'static str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<()> {
         let sql = format!("UPDATE jobs SET {column} = ?1 WHERE id = ?2");
         let n = self
             .conn()
@@ -335,6 +348,10 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<JobRecord>> {
     let cost_usd = r.get("cost_usd")?;
     let error_code = r.get("error_code")?;
     let error_message = r.get("error_message")?;
+    let batch_id = r.get("batch_id")?;
+    let position = r.get("position")?;
+    let requeues = r.get("requeues")?;
+    let billed_from_ms = r.get("billed_from_ms")?;
     Ok((|| {
         Ok(JobRecord {
             id,
@@ -355,6 +372,10 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<JobRecord>> {
             error_code,
             error_message,
             stages: Vec::new(),
+            batch_id,
+            position,
+            requeues,
+            billed_from_ms,
         })
     })())
 }

@@ -61,15 +61,31 @@ pub struct JobRecord {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub stages: Vec<StageTime>,
+    /// The batch the render belongs to and its place in the batch's queue.
+    #[serde(default)]
+    pub batch_id: Option<String>,
+    #[serde(default)]
+    pub position: Option<u32>,
+    /// Times the render was put back in the queue because its pod vanished.
+    #[serde(default)]
+    pub requeues: u32,
+    /// On a lease's pod: when this render's share of the pod's time began (the lease's start or
+    /// the previous render's end on that pod).
+    #[serde(default)]
+    pub billed_from_ms: Option<i64>,
 }
 
 impl JobRecord {
     /// The pod's cost so far: rate captured at create x seconds the pod existed.
+    /// A render on a lease's pod is charged its own share, from `billed_from_ms`.
     pub fn cost_usd_at(&self, now_ms: i64) -> f64 {
-        match &self.pod {
-            Some(p) if p.owned => {
-                let end = self.pod_ended_ms.unwrap_or(now_ms);
+        let end = self.pod_ended_ms.unwrap_or(now_ms);
+        match (&self.pod, self.billed_from_ms) {
+            (Some(p), _) if p.owned => {
                 cost_for(p.rate_usd_per_hour, (end - p.created_ms) as f64 / 1000.0)
+            }
+            (Some(p), Some(from)) => {
+                cost_for(p.rate_usd_per_hour, ((end - from) as f64 / 1000.0).max(0.0))
             }
             _ => 0.0,
         }
@@ -110,6 +126,10 @@ mod tests {
             error_code: None,
             error_message: None,
             stages: vec![],
+            batch_id: None,
+            position: None,
+            requeues: 0,
+            billed_from_ms: None,
         }
     }
 
