@@ -1,4 +1,4 @@
-//! The two worlds the app can act in, each with its own journals so they never mix: the real
+//! The two worlds the app can act in, each with its own journal file so they never mix: the real
 //! one (RunPod at the configured address, the user's key) and the demo (the built-in stand-ins).
 
 use crate::Studio;
@@ -91,10 +91,9 @@ pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
     };
     studio_core::paths::ensure_dir(&dir)?;
     let ctx = Arc::new(ModeCtx {
-        jobs: Arc::new(Journal::open(&dir.join("jobs.sqlite"))?),
-        pods: Arc::new(Mutex::new(studio_pods::Journal::open(
-            &dir.join("pods.sqlite"),
-        )?)),
+        // One file, two connections: the render journal's and the pods journal's.
+        jobs: Arc::new(Journal::open(&studio_pods::Journal::path_in(&dir))?),
+        pods: Arc::new(Mutex::new(studio_pods::Journal::open_in(&dir)?)),
         work_dir: dir.join("work"),
     });
     modes.insert(demo, ctx.clone());

@@ -63,7 +63,7 @@ async fn left_behind_pods_are_terminated_and_a_new_sessions_are_not() {
     let (left, inflight, newer) = (&pods[0], &pods[1], &pods[2]);
 
     let data = tempfile::tempdir().unwrap();
-    let journal = studio_pods::Journal::open(&data.path().join("pods.sqlite")).unwrap();
+    let journal = studio_pods::Journal::open_in(data.path()).unwrap();
     journal.record_intent(&left.0, GPU, 1.64).unwrap();
     journal.record_created(&left.0, &left.1, 1.64).unwrap();
     // The create call was sent, then the app died before RunPod's answer was recorded.

@@ -56,7 +56,7 @@ async fn the_guard_retries_until_every_pod_is_gone() {
     let data = PathBuf::from(data);
     let studio = Studio::new(data.clone(), false).unwrap();
     studio_app::guard::settle(&studio).await;
-    let journal = studio_pods::Journal::open(&data.join("pods.sqlite")).unwrap();
+    let journal = studio_pods::Journal::open_in(&data).unwrap();
     let left: Vec<String> = journal
         .unsettled()
         .unwrap()

@@ -16,10 +16,9 @@ use studio_pods::{LifecycleConfig, PodSpec};
 use studio_runpod::RunPodClient;
 use tokio_util::sync::CancellationToken;
 
-/// The job journal and gallery, in the data folder.
-pub const JOBS_DB: &str = "jobs.sqlite";
-/// The pods journal studio-pods keeps (shared with `studio pods` and the Pods screen).
-pub const PODS_DB: &str = "pods.sqlite";
+/// The journal of the data folder: renders, batches, the gallery, and the pods (studio-pods
+/// keeps its tables in the same file; `studio pods` and the Pods screen read them there).
+pub const JOBS_DB: &str = studio_pods::journal::JOURNAL_FILE;
 
 /// What rendering on RunPod needs; absent when no key is saved.
 #[derive(Debug, Clone)]
@@ -56,7 +55,7 @@ pub fn open_engine_with(
     Ok(match runpod {
         None => engine,
         Some(r) => {
-            let pods_journal = studio_pods::Journal::open(&data_dir.join(PODS_DB))?;
+            let pods_journal = studio_pods::Journal::open(&data_dir.join(JOBS_DB))?;
             engine.with_pods(Arc::new(RunPodPods::new(
                 r.client,
                 Arc::new(Mutex::new(pods_journal)),

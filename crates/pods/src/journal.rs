@@ -1,10 +1,22 @@
 //! The pod journal in SQLite: the intent is written before the create call, the id the moment
 //! it is known, every status and stage change with a timestamp, the rate captured at create,
 //! and when the pod was terminated. Start-up reads it to settle what a crash left behind.
+//! Its tables live in the one journal file of the data folder, next to the renders (the
+//! leases' records and the renders that hold them are read and written together); a
+//! `pods.sqlite` of an earlier version is moved in once (see `import`).
+//!
+//! `owner` says who holds the pod: `job:<id>` (a render alone), `batch:<id>` (a queue), or
+//! nobody for a pod the user started by hand (a "warm" pod), whose `idle_since` is when it was
+//! last left without an owner: the idle timer ends it some minutes later.
 
-use rusqlite::{Connection, OptionalExtension, params};
+mod import;
+mod owner;
+
+pub use import::IMPORT_FAILED;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use studio_error::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,6 +32,11 @@ pub mod states {
     pub const ABANDONED: &str = "abandoned";
 }
 
+/// The data folder's journal file: renders, batches, and pods.
+pub const JOURNAL_FILE: &str = "jobs.sqlite";
+/// The pods journal of earlier versions, imported into [`JOURNAL_FILE`] once.
+pub const OLD_POD_JOURNAL: &str = "pods.sqlite";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JournalPod {
     pub name: String,
@@ -34,6 +51,8 @@ pub struct JournalPod {
     pub terminated_at: Option<String>,
     pub cost_usd: Option<f64>,
     pub last_error: Option<String>,
+    /// RFC 3339: since when a live pod has had no owner (set at ready and at each release).
+    pub idle_since: Option<String>,
 }
 
 impl JournalPod {
@@ -48,6 +67,22 @@ impl JournalPod {
             .and_then(parse_time)
             .unwrap_or(now);
         ((end - start).as_seconds_f64()).max(0.0)
+    }
+
+    /// Live and held by nobody: a pod the user started, or one a queue released.
+    pub fn is_warm(&self) -> bool {
+        self.owner.is_none()
+            && self.pod_id.is_some()
+            && (self.state == states::CREATED || self.state == states::READY)
+    }
+
+    /// When the idle timer ends this pod: `idle_since + idle`, for a warm pod whose clock runs.
+    pub fn idle_deadline(&self, idle: std::time::Duration) -> Option<OffsetDateTime> {
+        if !self.is_warm() {
+            return None;
+        }
+        let since = parse_time(self.idle_since.as_deref()?)?;
+        Some(since + idle)
     }
 
     pub fn cost_so_far(&self, now: OffsetDateTime) -> f64 {
@@ -86,7 +121,34 @@ fn db(action: &str, e: rusqlite::Error) -> Error {
 }
 
 const COLUMNS: &str = "name, pod_id, gpu_id, rate_per_hour, state, stage, owner, intent_at, \
-                       created_at, terminated_at, cost_usd, last_error";
+                       created_at, terminated_at, cost_usd, last_error, idle_since";
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pods (
+        name TEXT PRIMARY KEY,
+        pod_id TEXT,
+        gpu_id TEXT NOT NULL,
+        rate_per_hour REAL NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        stage TEXT,
+        owner TEXT,
+        intent_at TEXT NOT NULL,
+        created_at TEXT,
+        terminated_at TEXT,
+        cost_usd REAL,
+        last_error TEXT,
+        idle_since TEXT
+     );
+     CREATE INDEX IF NOT EXISTS pods_pod_id ON pods(pod_id);
+     CREATE TABLE IF NOT EXISTS pod_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+     );";
+
+/// Live states, for SQL.
+const LIVE: &str = "('created', 'ready')";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalPod> {
     Ok(JournalPod {
@@ -102,48 +164,68 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalPod> {
         terminated_at: r.get(9)?,
         cost_usd: r.get(10)?,
         last_error: r.get(11)?,
+        idle_since: r.get(12)?,
     })
 }
 
 impl Journal {
+    /// Opens (and creates) the journal file, e.g. `data_dir.join(JOURNAL_FILE)`, which the
+    /// render journal opens too. A `pods.sqlite` beside it is imported first (see `import`).
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|e| db("open the journal", e))?;
-        Self::init(conn)
+        let old = (path.file_name() != Some(OLD_POD_JOURNAL.as_ref()))
+            .then(|| path.with_file_name(OLD_POD_JOURNAL));
+        Self::init(conn, old)
+    }
+
+    /// The journal of the data folder `dir`.
+    pub fn open_in(dir: &Path) -> Result<Self> {
+        Self::open(&Self::path_in(dir))
+    }
+
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(JOURNAL_FILE)
     }
 
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory().map_err(|e| db("open the journal", e))?;
-        Self::init(conn)
+        Self::init(conn, None)
     }
 
-    fn init(conn: Connection) -> Result<Self> {
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA busy_timeout=5000;
-             CREATE TABLE IF NOT EXISTS pods (
-                name TEXT PRIMARY KEY,
-                pod_id TEXT,
-                gpu_id TEXT NOT NULL,
-                rate_per_hour REAL NOT NULL DEFAULT 0,
-                state TEXT NOT NULL,
-                stage TEXT,
-                owner TEXT,
-                intent_at TEXT NOT NULL,
-                created_at TEXT,
-                terminated_at TEXT,
-                cost_usd REAL,
-                last_error TEXT
-             );
-             CREATE INDEX IF NOT EXISTS pods_pod_id ON pods(pod_id);
-             CREATE TABLE IF NOT EXISTS pod_events (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                name TEXT NOT NULL,
-                at TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                detail TEXT NOT NULL
-             );",
-        )
-        .map_err(|e| db("prepare", e))?;
+    fn init(mut conn: Connection, old: Option<PathBuf>) -> Result<Self> {
+        // Two connections of this process (the render journal's and this one) and other
+        // processes (`studio jobs list`) share the file: readers never block the writer (WAL),
+        // and a writer waits for another's short transaction instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| db("prepare", e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| db("prepare", e))?;
+        // Immediate: two openers at once take turns, so a column is added and an old file
+        // imported by one of them only.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db("prepare", e))?;
+        tx.execute_batch(SCHEMA).map_err(|e| db("prepare", e))?;
+        let has_idle: bool = tx
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('pods') WHERE name = 'idle_since'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| db("prepare", e))?
+            > 0;
+        if !has_idle {
+            tx.execute("ALTER TABLE pods ADD COLUMN idle_since TEXT", [])
+                .map_err(|e| db("add the idle clock", e))?;
+        }
+        let imported = match old.as_deref().filter(|p| p.exists()) {
+            Some(old) => Some((old, import::copy_rows(&tx, old)?)),
+            None => None,
+        };
+        tx.commit().map_err(|e| db("prepare", e))?;
+        if let Some((old, counts)) = imported {
+            import::set_aside(old, counts);
+        }
         Ok(Self { conn })
     }
 
@@ -195,7 +277,14 @@ impl Journal {
         self.event(name, "stage", stage)
     }
 
+    /// A pod nobody holds starts its idle clock the moment it is ready.
     pub fn record_ready(&self, name: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE pods SET idle_since = CASE WHEN owner IS NULL THEN ?2 END WHERE name = ?1",
+                params![name, now_text()],
+            )
+            .map_err(|e| db("start the idle clock", e))?;
         self.set_state(name, states::READY)
     }
 
@@ -243,17 +332,6 @@ impl Journal {
             .map_err(|e| db("record the termination", e))?;
         self.event(&pod.name, "state", states::TERMINATED)?;
         self.by_pod_id(pod_id)
-    }
-
-    /// Which job (if any) owns the pod; the sweep leaves owned pods alone.
-    pub fn set_owner(&self, pod_id: &str, owner: Option<&str>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE pods SET owner = ?2 WHERE pod_id = ?1",
-                params![pod_id, owner],
-            )
-            .map_err(|e| db("record the pod's owner", e))?;
-        Ok(())
     }
 
     pub fn get(&self, name: &str) -> Result<Option<JournalPod>> {
@@ -314,57 +392,5 @@ impl Journal {
             .map_err(|e| db("read events", e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| db("read events", e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intent_then_id_then_terminated_with_cost() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("pods.sqlite");
-        {
-            let j = Journal::open(&path).expect("open");
-            j.record_intent("sds-aaaa0001", "NVIDIA H100 PCIe", 2.39)
-                .expect("intent");
-            let p = j.get("sds-aaaa0001").expect("get").expect("row");
-            assert_eq!(p.state, states::INTENT);
-            assert!(p.pod_id.is_none());
-            j.record_created("sds-aaaa0001", "pod1", 3600.0)
-                .expect("created");
-            j.record_stage("sds-aaaa0001", "provisioning")
-                .expect("stage");
-        }
-        // A reopened journal (after a crash) still knows the pod is unsettled.
-        let j = Journal::open(&path).expect("reopen");
-        let open = j.unsettled().expect("unsettled");
-        assert_eq!(open.len(), 1);
-        assert_eq!(open[0].pod_id.as_deref(), Some("pod1"));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let done = j.record_terminated("pod1").expect("term").expect("row");
-        assert_eq!(done.state, states::TERMINATED);
-        // $3600/h for at least 20 ms is at least two cents.
-        assert!(done.cost_usd.expect("cost") >= 0.02, "{done:?}");
-        assert!(j.unsettled().expect("unsettled").is_empty());
-        let kinds: Vec<String> = j
-            .events("sds-aaaa0001")
-            .expect("events")
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
-        assert_eq!(kinds, ["intent", "created", "stage", "state"]);
-    }
-
-    #[test]
-    fn abandoned_intents_are_settled() {
-        let j = Journal::open_in_memory().expect("open");
-        j.record_intent("sds-b", "g", 1.0).expect("intent");
-        j.record_abandoned("sds-b", "runpod.no_capacity")
-            .expect("abandon");
-        assert!(j.unsettled().expect("unsettled").is_empty());
-        let p = j.get("sds-b").expect("get").expect("row");
-        assert_eq!(p.last_error.as_deref(), Some("runpod.no_capacity"));
     }
 }

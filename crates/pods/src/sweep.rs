@@ -28,6 +28,8 @@ pub struct PodView {
     /// The readiness stage the journal last recorded.
     pub stage: Option<String>,
     pub owner: Option<String>,
+    /// RFC 3339: since when nobody has held this live pod (its idle clock), from the journal.
+    pub idle_since: Option<String>,
     /// Started by another install (another computer or data folder) on the same account:
     /// shown, but only terminated when the user picks it.
     pub other_install: bool,
@@ -66,6 +68,9 @@ fn view(pod: &Pod, row: Option<&JournalPod>, ours: bool, now: OffsetDateTime) ->
         cost_usd: cost,
         stage: row.and_then(|r| r.stage.clone()),
         owner: row.and_then(|r| r.owner.clone()),
+        idle_since: row
+            .filter(|r| r.is_warm())
+            .and_then(|r| r.idle_since.clone()),
         other_install: !ours,
     }
 }

@@ -50,7 +50,7 @@ async fn sweep_terminates_orphans_of_ours_only() {
 async fn a_crash_between_create_and_id_is_recovered_from_the_journal() {
     let r = rig().await;
     // The app wrote its intent, RunPod made the pod, and the app died before learning the id.
-    let journal_path = r.dir.path().join("pods.sqlite");
+    let journal_path = Journal::path_in(r.dir.path());
     let pod_id = r
         .standin
         .inject_pod("sds-crash001", "NVIDIA A100 80GB PCIe");
@@ -159,7 +159,7 @@ async fn pods_of_other_installs_are_listed_as_such_and_never_swept() {
     let old_known = r.standin.inject_pod("sds-oldknown", "NVIDIA H100 PCIe");
     let old_unknown = r.standin.inject_pod("sds-oldother", "NVIDIA H100 PCIe");
     {
-        let j = Journal::open(&r.dir.path().join("pods.sqlite")).unwrap();
+        let j = Journal::open_in(r.dir.path()).unwrap();
         j.record_intent("sds-oldknown", "NVIDIA H100 PCIe", 2.0)
             .unwrap();
         j.record_created("sds-oldknown", &old_known, 2.0).unwrap();

@@ -155,8 +155,7 @@ impl Rig {
             RetryPolicy::fast(),
         )
         .unwrap();
-        let pods_journal =
-            studio_pods::Journal::open(&self.dir.path().join("pods.sqlite")).unwrap();
+        let pods_journal = studio_pods::Journal::open(&self.journal_path()).unwrap();
         let lifecycle = LifecycleConfig {
             poll_interval: Duration::from_millis(25),
             deadlines: Deadlines {

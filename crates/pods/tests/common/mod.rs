@@ -151,7 +151,7 @@ pub async fn rig_with(adjust: impl FnOnce(&mut LifecycleConfig)) -> Rig {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&dir.path().join("pods.sqlite")).unwrap();
+    let journal = Journal::open_in(dir.path()).unwrap();
     let mut config = fast_config(standin.pod_url_template());
     adjust(&mut config);
     let manager = PodManager::new(
