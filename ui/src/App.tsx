@@ -21,6 +21,8 @@ export function App() {
   const [screen, setScreen] = useState<Screen>("create");
   const [again, setAgain] = useState<JobSpec | null>(null);
   const onAgainUsed = useCallback(() => setAgain(null), []);
+  /// A render the queue panel asked to see in the gallery.
+  const [galleryFocus, setGalleryFocus] = useState<string | null>(null);
   const [demo, setDemo] = useState(false);
   useEffect(() => {
     api.appInfo().then((i) => setDemo(i.demo), () => undefined);
@@ -39,7 +41,10 @@ export function App() {
             aria-current={screen === s.id ? "page" : undefined}
             data-testid={`nav-${s.id}`}
             title={s.hint}
-            onClick={() => setScreen(s.id)}
+            onClick={() => {
+              setGalleryFocus(null);
+              setScreen(s.id);
+            }}
           >
             {s.label}
           </button>
@@ -55,10 +60,19 @@ export function App() {
         <OrphanBanner onShowPods={() => setScreen("pods")} />
         {/* Create stays mounted so a running render keeps its progress while you look elsewhere. */}
         <div hidden={screen !== "create"}>
-          <CreateScreen onOpenSettings={() => setScreen("settings")} again={again} onAgainUsed={onAgainUsed} />
+          <CreateScreen
+            onOpenSettings={() => setScreen("settings")}
+            again={again}
+            onAgainUsed={onAgainUsed}
+            onOpenGallery={(jobId) => {
+              setGalleryFocus(jobId);
+              setScreen("gallery");
+            }}
+          />
         </div>
         {screen === "gallery" && (
           <GalleryScreen
+            focusId={galleryFocus}
             onCreate={() => setScreen("create")}
             onRenderAgain={(spec) => {
               setAgain(spec);

@@ -58,6 +58,10 @@ export interface Settings {
   podMaxLifetimeHours: number;
   budgetUsd: number | null;
   autoSweep: boolean;
+  /** Pods a batch may rent at once (1..8): more finish sooner, each pays its own cold start. */
+  maxPods: number;
+  /** A pod the user started stops after this many minutes without a render. */
+  warmIdleMinutes: number;
 }
 
 export interface SettingsView {

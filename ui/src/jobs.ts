@@ -102,7 +102,17 @@ export type JobEvent =
   | { event: "sampling"; jobId: string; value: number; max: number }
   | { event: "transfer"; jobId: string; direction: "upload" | "download"; file: string; done: number; total: number | null }
   | { event: "cost"; jobId: string; usd: number; rateUsdPerHour: number; elapsedSecs: number }
-  | { event: "finished"; jobId: string; stage: Stage; outputs: string[]; costUsd: number; error: { code: string; message: string } | null };
+  | { event: "finished"; jobId: string; stage: Stage; outputs: string[]; costUsd: number; error: { code: string; message: string } | null }
+  | BatchEvent;
+
+/// A batch's own events; each render's are the ones above, keyed by its job id.
+export type BatchEvent =
+  | { event: "batchStarted"; batchId: string; jobIds: string[] }
+  | { event: "batchCost"; batchId: string; usd: number; budgetUsd: number | null }
+  | { event: "lease"; batchId: string; podId: string; gpuId: string | null; rateUsdPerHour: number; state: LeaseState }
+  | { event: "batchFinished"; batchId: string; done: number; failed: number; cancelled: number; costUsd: number };
+
+export type LeaseState = "starting" | "ready" | "released" | "terminated";
 
 export interface GalleryEntry {
   id: string;
@@ -118,17 +128,6 @@ export interface GalleryEntry {
   missing: boolean;
 }
 
-export interface RenderPlan {
-  /// The plan stays on the Rust side; a render starts from this id, never from a spec sent back.
-  planId: string;
-  /// What will run, for showing only.
-  spec: JobSpec;
-  estimate: Estimate;
-  /// Where it runs, in words: "a new RunPod GPU (NVIDIA A100 80GB PCIe)", "your ComfyUI at …".
-  targetLabel: string;
-  demo: boolean;
-}
-
 export interface PodView {
   podId: string;
   name: string;
@@ -139,8 +138,10 @@ export interface PodView {
   costUsd: number | null;
   /// The readiness stage last recorded for pods the app started.
   stage: string | null;
-  /// The job using it, when one does.
+  /// Who holds it: `job:<id>` (a render alone), `batch:<id>` (a queue), none (a pod you started).
   owner: string | null;
+  /// A pod you started: when the idle timer stops it if no render uses it (ms since the epoch).
+  idleStopsAtMs?: number | null;
 }
 
 export interface PodEvent {
@@ -162,15 +163,6 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const jobs = {
-  plan: (image: string, video: string, options: RenderOptions, params: Record<string, unknown>) =>
-    call<RenderPlan>("plan_render", { image, video, options, params }),
-  /// Called only from the confirmation the user clicked; the Rust side refuses an unconfirmed start.
-  start: (planId: string, onEvent: (e: JobEvent) => void) => {
-    const channel = new Channel<JobEvent>();
-    channel.onmessage = onEvent;
-    return call<string>("start_render", { planId, confirmed: true, onEvent: channel });
-  },
-  cancel: (jobId: string) => call<void>("cancel_render", { jobId }),
   gallery: () => call<GalleryEntry[]>("gallery_list"),
   deleteEntry: (id: string, deleteFiles: boolean) => call<void>("gallery_delete", { id, deleteFiles }),
   revealFile: (path: string) => call<void>("reveal_file", { path }),

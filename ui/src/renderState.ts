@@ -63,5 +63,8 @@ export function reduce(s: RenderState, e: JobEvent): RenderState {
       const rows = s.rows.map((r, i) => (i === s.rows.length - 1 && r.durationMs == null ? { ...r, durationMs: 0 } : r));
       return { ...s, jobId: e.jobId, stage: e.stage, rows, finished: true, outputs: e.outputs, costUsd: e.costUsd, error: e.error };
     }
+    default:
+      // The batch's own events (leases, its cost) are the queue's business (queueState.ts).
+      return s;
   }
 }

@@ -38,6 +38,8 @@ export const defaultSettings: Settings = {
   podMaxLifetimeHours: 4,
   budgetUsd: 5,
   autoSweep: false,
+  maxPods: 1,
+  warmIdleMinutes: 10,
 };
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
@@ -81,6 +83,7 @@ export function fakeBackend(files: Record<string, ProbedFile | { code: string; m
       case "startup_report":
       case "pods_list":
       case "pods_orphans":
+      case "render_queue":
         return [];
       case "plugin:event|listen":
         return 1;

@@ -102,8 +102,38 @@ export function PreferencesSection({ initial }: { initial: SettingsView | Studio
           onChange={(e) => update({ budgetUsd: e.target.value === "" ? null : Number(e.target.value) })}
           data-testid="budget"
         />
-        <small className="muted">A render that reaches it stops and its GPU is shut down.</small>
+        <small className="muted">A render that reaches it stops and its GPU is shut down. A batch may spend this much per render, in all.</small>
       </label>
+      <div className="grid2">
+        <label className="field">
+          <span>Pods at once</span>
+          <input
+            type="number"
+            min={1}
+            max={8}
+            step={1}
+            value={draft.maxPods}
+            onChange={(e) => update({ maxPods: Math.round(Number(e.target.value)) })}
+            data-testid="max-pods"
+          />
+          <small className="muted">
+            For several renders: more GPUs finish sooner, but each one pays its own start-up (a few minutes of GPU time).
+          </small>
+        </label>
+        <label className="field">
+          <span>Stop a pod I started after this many minutes without a render</span>
+          <input
+            type="number"
+            min={1}
+            max={240}
+            step={1}
+            value={draft.warmIdleMinutes}
+            onChange={(e) => update({ warmIdleMinutes: Math.round(Number(e.target.value)) })}
+            data-testid="warm-idle-minutes"
+          />
+          <small className="muted">A pod you start on the Pods screen stays warm for renders; unused this long, it is shut down.</small>
+        </label>
+      </div>
       <div className="field" data-testid="pod-software">
         <span>Software on the GPU</span>
         <label className="check">

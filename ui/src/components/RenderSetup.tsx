@@ -1,15 +1,18 @@
 import { useEffect, useRef, useState } from "react";
 import { asStudioError, type ProbedFile, type StudioError } from "../api";
-import { formatUsd, jobs, type RenderOptions, type RenderPlan } from "../jobs";
+import { batches, batchSummary, type BatchPlan } from "../batch";
+import { formatUsd, type RenderOptions } from "../jobs";
 import { formatDuration } from "../format";
+import { BatchConfirm, PoseWarnings } from "./BatchConfirm";
 
 interface Props {
-  photo: ProbedFile;
-  video: ProbedFile;
+  /// Every photo renders with every video; one of each is a single render.
+  photos: ProbedFile[];
+  videos: ProbedFile[];
   /// Set when the user chose "render again": the spec's options and params come back. Applied
   /// on mount and again whenever a new object arrives (the panel may already be on screen).
   initial?: { options: RenderOptions; params: Record<string, unknown> } | null;
-  onStart: (plan: RenderPlan) => void;
+  onStart: (plan: BatchPlan) => void;
   onOpenSettings: () => void;
   /// What the local pose preview found wrong, repeated where the user decides to pay.
   poseWarnings?: string[];
@@ -20,8 +23,13 @@ const PRESETS: { id: string; label: string; steps: number; hint: string }[] = [
   { id: "fine", label: "Finer (8 steps)", steps: 8, hint: "Twice the sampling for a little more detail; costs about twice the GPU time." },
 ];
 
-export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, poseWarnings = [] }: Props) {
-  const duration = video.facts.durationSecs ?? 0;
+export function RenderSetup({ photos, videos, initial, onStart, onOpenSettings, poseWarnings = [] }: Props) {
+  // Trim applies to every dance: bounded by the longest.
+  const duration = Math.max(0, ...videos.map((v) => v.facts.durationSecs ?? 0));
+  const images = photos.map((p) => p.facts.path);
+  const dances = videos.map((v) => v.facts.path);
+  const key = JSON.stringify([images, dances]);
+  const single = photos.length === 1 && videos.length === 1;
   const [options, setOptions] = useState<RenderOptions>(initial?.options ?? { fit: "crop" });
   const [seed, setSeed] = useState<number>(Number(initial?.params.seed ?? 42));
   const [steps, setSteps] = useState<number>(Number(initial?.params.steps ?? 4));
@@ -33,7 +41,7 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
     setSeed(Number(initial.params.seed ?? 42));
     setSteps(Number(initial.params.steps ?? 4));
   }, [initial]);
-  const [plan, setPlan] = useState<RenderPlan | null>(null);
+  const [plan, setPlan] = useState<BatchPlan | null>(null);
   const [error, setError] = useState<StudioError | null>(null);
   const [confirming, setConfirming] = useState(false);
 
@@ -42,15 +50,15 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
     setPlan(null);
     setError(null);
     const timer = setTimeout(() => {
-      jobs
-        .plan(photo.facts.path, video.facts.path, options, { seed, steps })
+      batches
+        .plan({ images, videos: dances, options, params: { seed, steps } })
         .then((p) => live && setPlan(p), (e) => live && setError(asStudioError(e)));
     }, 250);
     return () => {
       live = false;
       clearTimeout(timer);
     };
-  }, [photo.facts.path, video.facts.path, options, seed, steps]);
+  }, [key, options, seed, steps]);
 
   const set = (patch: Partial<RenderOptions>) => setOptions((o) => ({ ...o, ...patch }));
   const needsKey = error?.code === "secrets.no_key";
@@ -122,22 +130,13 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
           </div>
         </label>
       </div>
-      {plan && (
+      {plan && single && <SingleEstimate plan={plan} />}
+      {plan && !single && (
         <p className="estimate" data-testid="estimate">
           {plan.demo && <span className="demo-tag">Demo: nothing is billed. </span>}
-          Runs on {plan.targetLabel}. About {formatDuration(plan.estimate.totalSecs)} for {plan.estimate.frames} frames
-          {plan.estimate.rateUsdPerHour > 0 && <> at {formatUsd(plan.estimate.rateUsdPerHour)}/hour</>}: estimated{" "}
-          <strong>{formatUsd(plan.estimate.costUsd)}</strong>.
-          {(plan.estimate.downloadBytes ?? 0) > 0 && (
-            <span data-testid="estimate-download">
-              {" "}
-              That includes downloading {((plan.estimate.downloadBytes ?? 0) / 1e9).toFixed(1)} GB of models to the GPU (about{" "}
-              {formatDuration(plan.estimate.downloadSecs ?? 0)}, {formatUsd(plan.estimate.downloadUsd ?? 0)})
-              {plan.estimate.laterCostUsd != null
-                ? `; your model volume keeps them, so later renders cost about ${formatUsd(plan.estimate.laterCostUsd)}.`
-                : "; every render downloads them again unless you keep models between renders in Settings."}
-            </span>
-          )}
+          <span data-testid="estimate-count">{batchSummary(photos.length, videos.length)}</span> on {plan.targetLabel}, up to{" "}
+          {plan.estimate.pods} at once: about {formatDuration(plan.estimate.wallSecs)} to the last video, estimated{" "}
+          <strong>{formatUsd(plan.estimate.totalUsd)}</strong> in all.
         </p>
       )}
       {error && (
@@ -152,28 +151,22 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
       )}
       {!confirming ? (
         <button className="primary big" disabled={!plan} onClick={() => setConfirming(true)} data-testid="render-button">
-          {plan ? `Render — about ${formatUsd(plan.estimate.costUsd)}` : "Render"}
+          {!plan
+            ? "Render"
+            : single
+              ? `Render — about ${formatUsd(plan.estimate.totalUsd)}`
+              : `Render ${plan.renders.length} videos — about ${formatUsd(plan.estimate.totalUsd)}`}
         </button>
       ) : (
-        plan && (
+        plan &&
+        (single ? (
           <div className="confirm" data-testid="render-confirm">
             <p>
-              {plan.spec.target.kind === "comfyUrl"
+              {plan.renders[0].spec.target.kind === "comfyUrl"
                 ? "The render runs on your own ComfyUI server."
-                : `A GPU is rented by the second until the video is downloaded, then shut down. Estimated ${formatUsd(plan.estimate.costUsd)}${plan.spec.budgetUsd ? `; it stops at ${formatUsd(plan.spec.budgetUsd)} whatever happens` : ""}.`}
+                : `A GPU is rented by the second until the video is downloaded, then shut down. Estimated ${formatUsd(plan.estimate.totalUsd)}${plan.budgetUsd ? `; it stops at ${formatUsd(plan.budgetUsd)} whatever happens` : ""}.`}
             </p>
-            {poseWarnings.length > 0 && (
-              <div data-testid="confirm-pose-warnings">
-                <p>The pose preview found problems that will show in the video:</p>
-                <ul className="checks">
-                  {poseWarnings.map((w) => (
-                    <li key={w} className="badge warning">
-                      {w}
-                    </li>
-                  ))}
-                </ul>
-              </div>
-            )}
+            <PoseWarnings warnings={poseWarnings} lead="The pose preview found problems that will show in the video:" />
             <button className="primary" onClick={() => onStart(plan)} data-testid="render-confirm-yes">
               Start render
             </button>
@@ -181,8 +174,33 @@ export function RenderSetup({ photo, video, initial, onStart, onOpenSettings, po
               Not now
             </button>
           </div>
-        )
+        ) : (
+          <BatchConfirm plan={plan} poseWarnings={poseWarnings} onStart={() => onStart(plan)} onBack={() => setConfirming(false)} />
+        ))
       )}
     </section>
+  );
+}
+
+/// One photo, one dance: the estimate as it always read.
+function SingleEstimate({ plan }: { plan: BatchPlan }) {
+  const e = plan.estimate.renders[0];
+  if (!e) return null;
+  return (
+    <p className="estimate" data-testid="estimate">
+      {plan.demo && <span className="demo-tag">Demo: nothing is billed. </span>}
+      Runs on {plan.targetLabel}. About {formatDuration(e.totalSecs)} for {e.frames} frames
+      {e.rateUsdPerHour > 0 && <> at {formatUsd(e.rateUsdPerHour)}/hour</>}: estimated <strong>{formatUsd(plan.estimate.totalUsd)}</strong>.
+      {(e.downloadBytes ?? 0) > 0 && (
+        <span data-testid="estimate-download">
+          {" "}
+          That includes downloading {((e.downloadBytes ?? 0) / 1e9).toFixed(1)} GB of models to the GPU (about{" "}
+          {formatDuration(e.downloadSecs ?? 0)}, {formatUsd(e.downloadUsd ?? 0)})
+          {e.laterCostUsd != null
+            ? `; your model volume keeps them, so later renders cost about ${formatUsd(e.laterCostUsd)}.`
+            : "; every render downloads them again unless you keep models between renders in Settings."}
+        </span>
+      )}
+    </p>
   );
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { App } from "../App";
-import type { GalleryEntry, JobEvent, JobSpec, RenderPlan } from "../jobs";
+import type { BatchPlan } from "../batch";
+import type { GalleryEntry, JobEvent, JobSpec } from "../jobs";
 import { facts, fakeBackend } from "../testing";
 
 const notifications = vi.hoisted(() => [] as { title: string; body: string }[]);
@@ -52,11 +53,14 @@ function entry(id: string, createdMs: number, s: JobSpec): GalleryEntry {
   };
 }
 
-function plan(s: JobSpec): RenderPlan {
+function plan(s: JobSpec): BatchPlan {
+  const estimate = { frames: 29, steps: 4, rateUsdPerHour: 1.79, startupSecs: 60, generationSecs: 30, totalSecs: 90, costUsd: 0.05 };
   return {
     planId: "plan-1",
-    spec: s,
-    estimate: { frames: 29, steps: 4, rateUsdPerHour: 1.79, startupSecs: 60, generationSecs: 30, totalSecs: 90, costUsd: 0.05 },
+    renders: [{ image: s.image, video: s.video, frames: 29, spec: s }],
+    estimate: { renders: [estimate], pods: 1, coldStartUsd: 0.03, totalUsd: 0.05, wallSecs: 90 },
+    maxPods: 1,
+    budgetUsd: s.budgetUsd,
     targetLabel: "a new RunPod GPU",
     demo: false,
   };
@@ -81,7 +85,7 @@ describe("Create screen", () => {
       if (cmd === "check_pair") return [];
       if (cmd === "gallery_list") return [older, newer];
       if (cmd === "video_url") return "http://127.0.0.1:1/t/0/a.mp4";
-      if (cmd === "plan_render") return plan(spec(1, 4, 0, 4));
+      if (cmd === "plan_batch") return plan(spec(1, 4, 0, 4));
       return undefined;
     });
     render(<App />);
@@ -111,8 +115,8 @@ describe("Create screen", () => {
     const finished: JobEvent = { event: "finished", jobId: "job-1", stage: "done", outputs: ["/out/job-1.mp4"], costUsd: 0.04, error: null };
     const { calls } = fakeBackend(files, (cmd, args) => {
       if (cmd === "check_pair") return [];
-      if (cmd === "plan_render") return plan(s);
-      if (cmd === "start_render") {
+      if (cmd === "plan_batch") return plan(s);
+      if (cmd === "start_batch") {
         // The call's answer and the channel's messages travel apart: the answer may come first.
         const channel = args.onEvent as { onmessage: (e: JobEvent) => void };
         channel.onmessage({ event: "stage", jobId: "job-1", stage: "generating", previous: "queued", previousMs: 5, elapsedMs: 5 });
@@ -131,7 +135,7 @@ describe("Create screen", () => {
     await screen.findByTestId("render-result");
     await waitFor(() => expect(notifications).toHaveLength(1));
     expect(notifications[0].title).toBe("Your video is ready");
-    const start = calls.find((c) => c.cmd === "start_render")!;
+    const start = calls.find((c) => c.cmd === "start_batch")!;
     expect(Object.keys(start.args).sort()).toEqual(["confirmed", "onEvent", "planId"]);
     expect(start.args.planId).toBe("plan-1");
     expect(start.args.confirmed).toBe(true);
@@ -142,8 +146,8 @@ describe("Create screen", () => {
     const s = spec(7, 4, 0, 2);
     fakeBackend(files, (cmd, args) => {
       if (cmd === "check_pair") return [];
-      if (cmd === "plan_render") return plan(s);
-      if (cmd === "start_render") {
+      if (cmd === "plan_batch") return plan(s);
+      if (cmd === "start_batch") {
         const channel = args.onEvent as { onmessage: (e: JobEvent) => void };
         channel.onmessage({ event: "stage", jobId: "job-2", stage: "generating", previous: "queued", previousMs: 5, elapsedMs: 5 });
         channel.onmessage({
@@ -175,7 +179,7 @@ describe("Choosing files", () => {
     const { calls } = fakeBackend(files, (cmd) => {
       if (cmd === "check_pair") return [];
       if (cmd === "pick_media_files") return [PHOTO, VIDEO];
-      if (cmd === "plan_render") return plan(spec(7, 4, 0, 2));
+      if (cmd === "plan_batch") return plan(spec(7, 4, 0, 2));
       return undefined;
     });
     render(<App />);

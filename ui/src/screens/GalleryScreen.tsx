@@ -6,6 +6,8 @@ import { fileNameOf } from "../format";
 import { formatUsd, jobs, STAGE_LABELS, type GalleryEntry, type JobSpec } from "../jobs";
 
 interface Props {
+  /// Open this render's entry once the gallery has loaded (from the queue panel).
+  focusId?: string | null;
   onCreate: () => void;
   onRenderAgain: (spec: JobSpec) => void;
 }
@@ -16,13 +18,21 @@ function stageMs(e: GalleryEntry) {
     .map((s) => ({ stage: s.stage, ms: (s.endedMs ?? s.startedMs) - s.startedMs }));
 }
 
-export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
+export function GalleryScreen({ focusId = null, onCreate, onRenderAgain }: Props) {
   const [entries, setEntries] = useState<GalleryEntry[] | null>(null);
   const [error, setError] = useState<StudioError | null>(null);
   const [newestFirst, setNewestFirst] = useState(true);
   const [open, setOpen] = useState<GalleryEntry | null>(null);
 
-  const load = () => jobs.gallery().then(setEntries, (e) => setError(asStudioError(e)));
+  const load = () =>
+    jobs.gallery().then(
+      (list) => {
+        setEntries(list);
+        const focused = focusId ? list.find((e) => e.id === focusId) : undefined;
+        if (focused) setOpen((o) => o ?? focused);
+      },
+      (e) => setError(asStudioError(e)),
+    );
   useEffect(() => {
     load();
     // Renders resumed after a crash land in the gallery once start-up recovery is done.
@@ -127,7 +137,10 @@ export function GalleryScreen({ onCreate, onRenderAgain }: Props) {
         {sorted.map((e) => (
           <button key={e.id} className="gallery-item" onClick={() => setOpen(e)} data-testid="gallery-item">
             {e.thumbnailData ? <img src={e.thumbnailData} alt="" /> : <div className="thumb missing">{e.missing ? "File missing" : "No preview"}</div>}
-            <span>{new Date(e.createdMs).toLocaleString()}</span>
+            <span className="gallery-names" title={`${e.spec.image}\n${e.spec.video}`}>
+              {fileNameOf(e.spec.image)} · {fileNameOf(e.spec.video)}
+            </span>
+            <span className="muted small">{new Date(e.createdMs).toLocaleString()}</span>
             <span className="muted" data-testid="gallery-cost">
               {formatUsd(e.costUsd)}
               {e.missing && " · missing"}

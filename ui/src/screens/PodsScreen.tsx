@@ -8,6 +8,15 @@ function uptime(secs: number | null) {
   return m < 1 ? `${Math.round(secs)} s` : m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/// `job:<id>`: one render; `batch:<id>`: a queue of renders; none: a pod you started.
+function ownerText(owner: string | null) {
+  if (!owner) return "started by you, free for renders";
+  const [kind, id] = owner.includes(":") ? owner.split(":", 2) : ["job", owner];
+  return `${kind === "batch" ? "rendering a batch" : "rendering"} ${id.slice(0, 8)}`;
+}
+
+const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
 export function PodsScreen() {
   const [pods, setPods] = useState<PodView[] | null>(null);
   const [loadedAt, setLoadedAt] = useState(Date.now());
@@ -124,7 +133,14 @@ export function PodsScreen() {
               <tr key={p.podId} data-testid="pod-row">
                 <td>
                   <code>{p.podId}</code>
-                  <div className="muted small">{p.owner ? `render ${p.owner.slice(0, 8)}` : "not used by a render"}</div>
+                  <div className="muted small" data-testid="pod-owner">
+                    {ownerText(p.owner)}
+                  </div>
+                  {p.idleStopsAtMs != null && (
+                    <div className="muted small" data-testid="pod-idle-stop" title="Change the minutes in Settings › Preferences">
+                      stops at {clock(p.idleStopsAtMs)} if unused
+                    </div>
+                  )}
                 </td>
                 <td>{p.gpuId ?? "—"}</td>
                 <td data-testid="pod-status">
