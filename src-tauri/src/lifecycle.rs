@@ -9,7 +9,7 @@ use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 static QUIT_CONFIRMED: AtomicBool = AtomicBool::new(false);
 
 /// Renders a crash left unfinished are resumed or settled (the window asks for the outcome with
-/// `startup_report`); then the UI hears about orphans.
+/// `startup_report`); the idle timer of warm pods starts; then the UI hears about orphans.
 pub fn on_start(app: tauri::AppHandle, studio: Studio) {
     tauri::async_runtime::spawn(async move {
         let settled = studio.startup_report().await;
@@ -19,6 +19,8 @@ pub fn on_start(app: tauri::AppHandle, studio: Studio) {
                 "renders a crash interrupted were settled"
             );
         }
+        // Warm pods the user started end once idle longer than Settings allow.
+        let _idle_timer = studio.spawn_idle_reaper();
         let auto = studio.settings().map(|s| s.auto_sweep).unwrap_or(false);
         if auto {
             match studio.sweep().await {

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod pods_view;
 pub mod pose_preview;
 mod startup;
+mod warm;
 pub mod window;
 mod workflows;
 

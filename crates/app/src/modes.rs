@@ -2,6 +2,7 @@
 //! one (RunPod at the configured address, the user's key) and the demo (the built-in stand-ins).
 
 use crate::Studio;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +21,14 @@ pub(crate) struct ModeCtx {
     pub jobs: Arc<Journal>,
     pub pods: Arc<Mutex<studio_pods::Journal>>,
     pub work_dir: PathBuf,
+    /// Warm pods this process is starting (known to RunPod, not ready yet): never orphans.
+    pub warm_starting: Mutex<HashSet<String>>,
+}
+
+impl ModeCtx {
+    pub(crate) fn warm_starting(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.warm_starting.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// What an operation needs right now: the world, its addresses and (when set) the key.
@@ -95,6 +104,7 @@ pub(crate) fn context(studio: &Studio, demo: bool) -> Result<Arc<ModeCtx>> {
         jobs: Arc::new(Journal::open(&studio_pods::Journal::path_in(&dir))?),
         pods: Arc::new(Mutex::new(studio_pods::Journal::open_in(&dir)?)),
         work_dir: dir.join("work"),
+        warm_starting: Mutex::new(HashSet::new()),
     });
     modes.insert(demo, ctx.clone());
     Ok(ctx)

@@ -3,8 +3,10 @@
 
 use crate::Studio;
 use crate::modes::Mode;
+use crate::warm::held_pods;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::time::Duration;
 use studio_comfy::{ClientConfig, Manifest};
 use studio_core::settings::Settings;
 use studio_error::{Error, Result};
@@ -28,6 +30,25 @@ pub struct PodRow {
     /// Another install's pod (another computer or data folder on the same account): never
     /// swept or terminated in bulk, only when the user picks it.
     pub other_install: bool,
+    /// Unix ms when the idle timer will terminate this warm pod if no render takes it ("stops
+    /// at 14:05 if unused"); `None` while a render or a queue holds it.
+    pub idle_stops_at_ms: Option<i64>,
+}
+
+impl PodRow {
+    /// The row, with the idle timer's end for a warm pod of ours idle up to `idle`.
+    fn of(v: PodView, idle: Duration) -> Self {
+        let stops = v
+            .idle_since
+            .as_deref()
+            .filter(|_| v.owner.is_none() && !v.other_install)
+            .and_then(studio_pods::journal::parse_time)
+            .map(|t| ((t + idle).unix_timestamp_nanos() / 1_000_000) as i64);
+        Self {
+            idle_stops_at_ms: stops,
+            ..Self::from(v)
+        }
+    }
 }
 
 impl From<PodView> for PodRow {
@@ -47,6 +68,7 @@ impl From<PodView> for PodRow {
             stage: v.stage,
             owner: v.owner,
             other_install: v.other_install,
+            idle_stops_at_ms: None,
         }
     }
 }
@@ -89,7 +111,11 @@ impl Studio {
         self.manager_for(&self.real_mode()?, settings)
     }
 
-    fn manager_for(&self, mode: &Mode, settings: &Settings) -> Result<PodManager<ComfyProbe>> {
+    pub(crate) fn manager_for(
+        &self,
+        mode: &Mode,
+        settings: &Settings,
+    ) -> Result<PodManager<ComfyProbe>> {
         let client = mode.runpod()?.ok_or_else(|| {
             Error::new(
                 "secrets.no_key",
@@ -114,12 +140,13 @@ impl Studio {
             return Ok(Vec::new());
         }
         let manager = self.pod_manager(&settings).await?;
+        let idle = crate::warm::idle_limit(&settings);
         Ok(manager
             .list()
             .await?
             .into_iter()
             .filter(|v| v.status != studio_runpod::PodStatus::Terminated)
-            .map(PodRow::from)
+            .map(|v| PodRow::of(v, idle))
             .collect())
     }
 
@@ -194,8 +221,9 @@ impl Studio {
         let settings = self.cleanup_settings();
         let mut swept = Vec::new();
         let real = self.real_mode()?;
+        let idle = crate::warm::idle_limit(&settings);
         if real.key.is_some() {
-            let owned = owned_pods(&real)?;
+            let owned = held_pods(&real, idle)?;
             let manager = self.manager_for(&real, &settings)?;
             swept = manager.sweep(&owned, &Reporter::default()).await?;
         }
@@ -204,7 +232,7 @@ impl Studio {
             let manager = self.manager_for(&demo, &settings)?;
             swept.extend(
                 manager
-                    .sweep(&owned_pods(&demo)?, &Reporter::default())
+                    .sweep(&held_pods(&demo, idle)?, &Reporter::default())
                     .await?,
             );
         }
@@ -218,16 +246,17 @@ impl Studio {
         let settings = self.cleanup_settings();
         let mut rows = Vec::new();
         let real = self.real_mode()?;
+        let idle = crate::warm::idle_limit(&settings);
         if real.key.is_some() {
             let manager = self.manager_for(&real, &settings)?;
-            rows.extend(manager.orphans(&owned_pods(&real)?).await?);
+            rows.extend(manager.orphans(&held_pods(&real, idle)?).await?);
         }
         if self.is_demo(&settings) {
             let demo = self.mode(&settings).await?;
             let manager = self.manager_for(&demo, &settings)?;
-            rows.extend(manager.orphans(&owned_pods(&demo)?).await?);
+            rows.extend(manager.orphans(&held_pods(&demo, idle)?).await?);
         }
-        Ok(rows.into_iter().map(PodRow::from).collect())
+        Ok(rows.into_iter().map(|v| PodRow::of(v, idle)).collect())
     }
 
     /// Starts a warm pod and waits until ComfyUI and the models are ready.
@@ -238,13 +267,22 @@ impl Studio {
         cancel: CancellationToken,
     ) -> Result<PodRow> {
         let settings = self.settings()?;
-        let manager = self.pod_manager(&settings).await?;
+        let mode = self.mode(&settings).await?;
+        let manager = self.manager_for(&mode, &settings)?;
         let lock = crate::workflows::default_lock(self.data_dir())?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PodEvent>();
+        let ctx = mode.ctx.clone();
         let forward = tokio::spawn(async move {
+            let mut starting = None;
             while let Some(e) = rx.recv().await {
+                // From its id on, the pod is ours starting: not an orphan before it is ready.
+                if let (None, Some(id)) = (&starting, &e.pod_id) {
+                    ctx.warm_starting().insert(id.clone());
+                    starting = Some(id.clone());
+                }
                 on_event(PodProgress::from(e));
             }
+            starting
         });
         let ready = manager
             .start(
@@ -253,8 +291,17 @@ impl Studio {
                 &cancel,
             )
             .await;
-        let _ = forward.await;
+        if let Ok(Some(id)) = forward.await {
+            mode.warm_starting().remove(&id);
+        }
         let ready = ready?;
+        // Ready with no owner: its idle clock started (see `warm`).
+        let idle_stops_at_ms = mode
+            .pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_pod_id(&ready.pod_id)?
+            .and_then(|r| r.idle_deadline_ms(crate::warm::idle_limit(&settings)));
         Ok(PodRow {
             pod_id: ready.pod_id,
             name: ready.name,
@@ -266,16 +313,7 @@ impl Studio {
             stage: Some("ready".to_string()),
             owner: None,
             other_install: false,
+            idle_stops_at_ms,
         })
     }
-}
-
-/// Pod ids of the world's unfinished renders: never orphans.
-fn owned_pods(mode: &Mode) -> Result<HashSet<String>> {
-    Ok(mode
-        .jobs
-        .unfinished()?
-        .into_iter()
-        .filter_map(|j| j.pod.map(|p| p.pod_id))
-        .collect())
 }

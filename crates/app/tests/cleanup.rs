@@ -81,7 +81,7 @@ fn journal_render_on(data: &Path, pod_id: &str) -> String {
 }
 
 fn unsettled_names(data: &Path) -> Vec<String> {
-    studio_pods::Journal::open_in(&data)
+    studio_pods::Journal::open_in(data)
         .unwrap()
         .unsettled()
         .unwrap()

@@ -85,6 +85,12 @@ impl JournalPod {
         Some(since + idle)
     }
 
+    /// [`JournalPod::idle_deadline`] in unix milliseconds.
+    pub fn idle_deadline_ms(&self, idle: std::time::Duration) -> Option<i64> {
+        let at = self.idle_deadline(idle)?;
+        Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
     pub fn cost_so_far(&self, now: OffsetDateTime) -> f64 {
         self.billed_seconds(now) * self.rate_per_hour / 3600.0
     }

@@ -1,5 +1,6 @@
 //! The pods journal in the one journal file: its records, the import of an earlier version's
 //! `pods.sqlite`, the owner and the idle clock of warm pods, and two writers at once.
+#![allow(clippy::unwrap_used)]
 
 use rusqlite::Connection;
 use std::path::Path;

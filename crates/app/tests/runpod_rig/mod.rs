@@ -125,7 +125,7 @@ pub fn app_env(standin: &StandIn, api_url: &Url) -> Vec<(&'static str, String)> 
 
 /// Records a pod as this data folder's pods journal does when it makes one.
 pub fn journal_pod(data: &std::path::Path, name: &str, id: &str) {
-    let journal = studio_pods::Journal::open_in(&data).unwrap();
+    let journal = studio_pods::Journal::open_in(data).unwrap();
     journal
         .record_intent(name, "NVIDIA A100 80GB PCIe", 1.64)
         .unwrap();
