@@ -2,14 +2,16 @@
 //! finds the key, opens the journals, and builds the pod provider and the render engine for the
 //! mode the user chose (RunPod, their own ComfyUI, or the built-in demo).
 
+pub mod batch;
 mod cleanup;
 mod demo;
 pub mod guard;
 pub mod instance;
+mod local_tools;
 mod media_server;
 pub mod model_cache;
 mod modes;
-pub mod plan;
+mod plan;
 pub mod pods_view;
 pub mod pose_preview;
 mod startup;
@@ -17,14 +19,39 @@ mod warm;
 pub mod window;
 mod workflows;
 
+pub use batch::{BatchPlan, BatchRequest, PlannedRender, QueueItem};
 pub use demo::Demo;
 pub use media_server::MediaServer;
 pub use model_cache::ModelCacheStatus;
-pub use plan::{RenderOptions, RenderPlan};
+pub use plan::RenderOptions;
 pub use pods_view::PodRow;
 pub use pose_preview::{PoseModelsStatus, PreviewEvent, PreviewSink};
+pub use startup::ResumableBatch;
 pub use studio_pose::{DownloadProgress, PreviewSummary};
 pub use workflows::{default_lock, default_manifest};
+
+// What the CLI names: it reaches the engine only through this crate.
+pub use local_tools::{PoseExport, probe};
+pub use studio_jobs::journal::{format_utc, now_ms};
+pub use studio_jobs::{
+    BatchEstimate, BatchOutcome, BatchRecord, ErrorInfo, EventSink, GalleryEntry, JobEvent,
+    JobRecord, Recovered, RenderResult, Stage, no_events,
+};
+pub use studio_media::{MediaFacts, MediaKind};
+pub use studio_pods::SweptPod;
+pub use studio_pose::{ExportReport, PreviewFrame};
+pub use studio_runpod::GpuType;
+
+/// The one error for "no RunPod key", whichever screen or command needed it.
+pub const NO_KEY: &str = "secrets.no_key";
+
+pub(crate) fn no_key() -> Error {
+    Error::new(
+        NO_KEY,
+        "Rendering on RunPod and managing pods need your RunPod API key. Add it in Settings or \
+         set RUNPOD_API_KEY (or render on your own ComfyUI server, or in demo mode).",
+    )
+}
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,8 +59,6 @@ use std::sync::{Arc, Mutex};
 use studio_core::config::Endpoints;
 use studio_core::settings::Settings;
 use studio_error::{Error, Result};
-use studio_jobs::{EventSink, GalleryEntry, JobOutcome, JobSpec, Recovered};
-use tokio_util::sync::CancellationToken;
 
 /// Cheap to clone; clones share everything.
 #[derive(Clone)]
@@ -48,7 +73,7 @@ struct Inner {
     force_demo: bool,
     demo: tokio::sync::OnceCell<Demo>,
     modes: Mutex<HashMap<bool, Arc<modes::ModeCtx>>>,
-    running: Mutex<HashMap<String, CancellationToken>>,
+    running: Mutex<HashMap<String, batch::Running>>,
     pose: pose_preview::PoseState,
     videos: MediaServer,
     startup: tokio::sync::OnceCell<Vec<Recovered>>,
@@ -130,47 +155,11 @@ impl Studio {
         modes::resolve(self, settings).await
     }
 
-    /// A render from start to finish; `sink` gets every event. Terminates any pod it started.
-    #[tracing::instrument(skip_all, fields(target = ?spec.target))]
-    pub async fn render(
-        &self,
-        spec: JobSpec,
-        estimate: Option<studio_jobs::Estimate>,
-        sink: EventSink,
-        on_job_id: impl FnOnce(&str),
-    ) -> Result<JobOutcome> {
-        let settings = self.settings()?;
-        let mode = self.mode(&settings).await?;
-        let engine = mode.engine(&settings)?;
-        let record = engine.submit(&spec, estimate.as_ref())?;
-        let cancel = CancellationToken::new();
-        self.lock_running()
-            .insert(record.id.clone(), cancel.clone());
-        on_job_id(&record.id);
-        let result = engine.run(&record.id, cancel, sink).await;
-        self.lock_running().remove(&record.id);
-        result
-    }
-
-    /// Cancels a running render: its prompt is interrupted and its pod terminated.
-    pub fn cancel(&self, job_id: &str) -> Result<()> {
-        match self.lock_running().get(job_id) {
-            Some(token) => {
-                token.cancel();
-                Ok(())
-            }
-            None => Err(Error::new(
-                "jobs.not_running",
-                "That render is not running any more.",
-            )),
-        }
-    }
-
     /// Cancels every running render (the window is closing, Ctrl-C).
     pub fn cancel_all(&self) -> usize {
         let running = self.lock_running();
-        for token in running.values() {
-            token.cancel();
+        for r in running.values() {
+            r.control.cancel_all();
         }
         running.len()
     }
@@ -256,7 +245,10 @@ impl Studio {
             .await
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    /// Renders of the batches this process runs, by job id.
+    pub(crate) fn lock_running(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, batch::Running>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

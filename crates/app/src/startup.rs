@@ -1,11 +1,25 @@
 //! What a start settles, and what the user is then told: renders a crash interrupted, resumed
 //! by this start or already by the crash guard of the session that died (which writes its
-//! outcome down, under the recovery lock, for this notice).
+//! outcome down, under the recovery lock, for this notice); and batches that still have
+//! renders queued, which the window offers to resume.
 
 use crate::Studio;
+use serde::Serialize;
 use std::path::Path;
 use studio_error::{Error, Result};
-use studio_jobs::Recovered;
+use studio_jobs::{Recovered, Stage};
+
+/// A batch a crash or a quit stopped with renders still queued; nothing was paid for those.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumableBatch {
+    pub batch_id: String,
+    pub created_ms: i64,
+    /// Renders still waiting in the queue.
+    pub queued: u32,
+    /// Every render of the batch.
+    pub renders: u32,
+}
 
 const REPORT_FILE: &str = "recovered-by-guard.json";
 
@@ -34,6 +48,37 @@ impl Studio {
             })
             .await
             .clone()
+    }
+}
+
+impl Studio {
+    /// Batches with renders still queued that this process is not running, once start-up
+    /// recovery has settled the renders that were mid-flight: the window offers "Resume"
+    /// ([`Studio::resume_batch`]), `studio jobs resume BATCH_ID` does it from the terminal.
+    pub async fn resumable_batches(&self) -> Result<Vec<ResumableBatch>> {
+        self.startup_report().await;
+        let settings = self.settings()?;
+        let mode = self.mode(&settings).await?;
+        let mut resumable = Vec::new();
+        for batch in mode.jobs.batches()? {
+            if batch.finished_ms.is_some()
+                || self.lock_running().values().any(|r| r.batch_id == batch.id)
+            {
+                continue;
+            }
+            let jobs = mode.jobs.batch_jobs(&batch.id)?;
+            let queued = jobs.iter().filter(|j| j.stage == Stage::Queued).count();
+            if queued > 0 {
+                tracing::info!(batch = %batch.id, queued, "a batch waits to be resumed");
+                resumable.push(ResumableBatch {
+                    batch_id: batch.id,
+                    created_ms: batch.created_ms,
+                    queued: u32::try_from(queued).unwrap_or(u32::MAX),
+                    renders: u32::try_from(jobs.len()).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        Ok(resumable)
     }
 }
 

@@ -4,16 +4,18 @@
 //!
 //! - Input files: only those the shell saw come from the file dialog or a drop on the window,
 //!   and a gallery entry's inputs (chosen that way before, for "render again").
-//! - Renders: the plan stays here; the window starts one by its id, once the user confirmed.
+//! - Renders: the plan stays here; the window starts one by its id, once the user confirmed;
+//!   the server and the output folder come from Settings.
 //! - Results: each output file is granted on its own (player, asset protocol, reveal), never the
 //!   folder it lies in.
 
 use crate::Studio;
+use crate::batch::{BatchPlan, BatchRequest};
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use studio_error::{Error, Result};
-use studio_jobs::{Estimate, EventSink, GalleryEntry, JobEvent, JobOutcome, JobSpec};
+use studio_jobs::{BatchOutcome, EventSink, GalleryEntry};
 
 /// A path the window sent that the user did not pick or drop.
 pub const NOT_CHOSEN: &str = "app.path_not_chosen";
@@ -21,6 +23,8 @@ pub const NOT_CHOSEN: &str = "app.path_not_chosen";
 pub const NOT_AN_OUTPUT: &str = "app.path_not_an_output";
 pub const NOT_CONFIRMED: &str = "jobs.not_confirmed";
 pub const PLAN_UNKNOWN: &str = "jobs.plan_unknown";
+/// A request field only Settings or the command line may set.
+pub const NOT_FROM_WINDOW: &str = "app.not_from_window";
 
 /// The settings panel plans again on every change; only recent plans can still be confirmed.
 const PLANS_KEPT: usize = 32;
@@ -29,17 +33,11 @@ const PLANS_KEPT: usize = 32;
 /// protocol to exactly that file).
 pub type GrantHook = Arc<dyn Fn(&Path) + Send + Sync>;
 
-struct Planned {
-    id: String,
-    spec: JobSpec,
-    estimate: Estimate,
-}
-
 #[derive(Default)]
 pub(crate) struct WindowState {
     chosen: Mutex<HashSet<PathBuf>>,
     outputs: Mutex<HashSet<PathBuf>>,
-    plans: Mutex<VecDeque<Planned>>,
+    plans: Mutex<VecDeque<BatchPlan>>,
     grant: OnceLock<GrantHook>,
 }
 
@@ -101,7 +99,7 @@ impl Studio {
         let _ = self.inner.window.grant.set(hook);
     }
 
-    fn grant_output(&self, file: &Path) {
+    pub(crate) fn grant_output(&self, file: &Path) {
         lock(&self.inner.window.outputs).extend(both_forms(file));
         self.inner.videos.allow_file(file);
         if let Some(hook) = self.inner.window.grant.get() {
@@ -109,60 +107,61 @@ impl Studio {
         }
     }
 
-    /// Keeps a plan for [`Studio::start_planned`]; returns its id.
-    pub(crate) fn keep_plan(&self, spec: JobSpec, estimate: Estimate) -> String {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+    /// Keeps a plan for [`Studio::start_batch`] and [`Studio::start_planned_batch`].
+    pub(crate) fn keep_plan(&self, plan: BatchPlan) {
         let mut plans = lock(&self.inner.window.plans);
         while plans.len() >= PLANS_KEPT {
             plans.pop_front();
         }
-        plans.push_back(Planned {
-            id: id.clone(),
-            spec,
-            estimate,
-        });
-        id
+        plans.push_back(plan);
     }
 
-    /// Starts the render [`Studio::plan`] prepared, once the user confirmed its price. A plan
-    /// starts once: a second start of the same id is refused.
-    pub async fn start_planned(
+    /// The plan of that id, once: a second start of the same plan is refused.
+    pub(crate) fn take_plan(&self, plan_id: &str) -> Result<BatchPlan> {
+        let mut plans = lock(&self.inner.window.plans);
+        let at = plans.iter().position(|p| p.plan_id == plan_id);
+        at.and_then(|i| plans.remove(i)).ok_or_else(|| {
+            Error::new(
+                PLAN_UNKNOWN,
+                "These render settings are no longer current (or this render already started). Check the settings and click Render again.",
+            )
+        })
+    }
+
+    /// [`Studio::plan_batch`] of files the user chose (see [`Studio::chosen_input`]). Where
+    /// results go and which server sees the photos come from Settings, never from the page.
+    pub async fn plan_batch_for_window(&self, req: BatchRequest) -> Result<BatchPlan> {
+        for path in req.images.iter().chain(&req.videos) {
+            self.chosen_input(path)?;
+        }
+        if req.comfy_url.is_some() || req.out_dir.is_some() {
+            tracing::warn!("the window asked for its own server or output folder");
+            return Err(Error::new(
+                NOT_FROM_WINDOW,
+                "The ComfyUI server and the output folder are chosen in Settings.",
+            ));
+        }
+        self.plan_batch(req).await
+    }
+
+    /// Starts the batch [`Studio::plan_batch_for_window`] prepared, once the user confirmed its
+    /// price; each result is granted to the window as it arrives (see `batch`).
+    pub async fn start_planned_batch(
         &self,
         plan_id: &str,
         confirmed: bool,
         sink: EventSink,
-    ) -> Result<JobOutcome> {
+    ) -> Result<BatchOutcome> {
         if !confirmed {
             return Err(Error::new(
                 NOT_CONFIRMED,
                 "A render starts only after you confirm its price: click Render, then Start render.",
             ));
         }
-        let planned = {
-            let mut plans = lock(&self.inner.window.plans);
-            let at = plans.iter().position(|p| p.id == plan_id);
-            at.and_then(|i| plans.remove(i))
+        let outcome = self.start_batch(plan_id, sink, |_| {}).await?;
+        for file in outcome.renders.iter().flat_map(|r| &r.outputs) {
+            self.grant_output(file);
         }
-        .ok_or_else(|| {
-            Error::new(
-                PLAN_UNKNOWN,
-                "These render settings are no longer current (or this render already started). Check the settings and click Render again.",
-            )
-        })?;
-        // Granted before the window hears of the end, so the result plays at once.
-        let studio = self.clone();
-        let sink: EventSink = Arc::new(move |event: JobEvent| {
-            if let JobEvent::Finished { outputs, .. } = &event {
-                for file in outputs {
-                    studio.grant_output(file);
-                }
-            }
-            sink(event);
-        });
-        let outcome = self
-            .render(planned.spec, Some(planned.estimate), sink, |_| {})
-            .await?;
-        self.grant_output(&outcome.entry.video);
         Ok(outcome)
     }
 

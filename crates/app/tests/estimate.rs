@@ -2,7 +2,7 @@
 //! engine, which reads the workflow's rate and frame cap from its manifest.
 #![allow(clippy::unwrap_used)]
 
-use studio_app::{RenderOptions, Studio};
+use studio_app::{BatchRequest, RenderOptions, Studio};
 
 #[tokio::test]
 async fn the_plan_counts_frames_like_the_cli_from_the_manifest() {
@@ -27,29 +27,26 @@ async fn the_plan_counts_frames_like_the_cli_from_the_manifest() {
     out.finish().unwrap();
     let studio = Studio::new(data.path().to_path_buf(), true).unwrap();
     studio.user_chose([&photo, &video]);
-    let plan = studio
-        .plan(
-            photo.clone(),
-            video.clone(),
-            RenderOptions::default(),
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(plan.estimate.frames, 173);
+    let one = BatchRequest {
+        images: vec![photo.clone()],
+        videos: vec![video.clone()],
+        ..BatchRequest::default()
+    };
+    let plan = studio.plan_batch_for_window(one.clone()).await.unwrap();
+    assert_eq!(plan.renders[0].frames, 173);
+    assert_eq!(plan.estimate.renders[0].frames, 173);
     let trimmed = studio
-        .plan(
-            photo,
-            video,
-            RenderOptions {
+        .plan_batch_for_window(BatchRequest {
+            options: RenderOptions {
                 trim_start: Some(1.0),
                 trim_end: Some(3.0),
                 ..RenderOptions::default()
             },
-            Default::default(),
-        )
+            ..one
+        })
         .await
         .unwrap();
     // 2 s at 16 fps is 32 frames, kept to 4n+1 below: 29.
-    assert_eq!(trimmed.estimate.frames, 29);
+    assert_eq!(trimmed.renders[0].frames, 29);
+    assert_eq!(trimmed.estimate.renders[0].frames, 29);
 }

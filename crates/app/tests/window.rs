@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use studio_app::window::{NOT_AN_OUTPUT, NOT_CHOSEN, NOT_CONFIRMED, PLAN_UNKNOWN};
-use studio_app::{PreviewEvent, RenderOptions, Studio};
+use studio_app::window::{NOT_AN_OUTPUT, NOT_CHOSEN, NOT_CONFIRMED, NOT_FROM_WINDOW, PLAN_UNKNOWN};
+use studio_app::{BatchRequest, PreviewEvent, Studio};
 use studio_jobs::{JobEvent, Stage};
 
 struct Files {
@@ -55,6 +55,15 @@ fn params() -> BTreeMap<String, serde_json::Value> {
     ])
 }
 
+fn one(photo: &Path, video: &Path) -> BatchRequest {
+    BatchRequest {
+        images: vec![photo.to_path_buf()],
+        videos: vec![video.to_path_buf()],
+        params: params(),
+        ..BatchRequest::default()
+    }
+}
+
 fn no_preview_events() -> studio_app::PreviewSink {
     Arc::new(|_: PreviewEvent| {})
 }
@@ -74,12 +83,7 @@ async fn the_window_opens_only_files_the_user_chose() {
         refused.message()
     );
     let plan = studio
-        .plan(
-            f.photo.clone(),
-            f.video.clone(),
-            RenderOptions::default(),
-            params(),
-        )
+        .plan_batch_for_window(one(&f.photo, &f.video))
         .await
         .unwrap_err();
     assert_eq!(
@@ -149,18 +153,41 @@ async fn a_render_starts_from_its_plan_once_confirmed_and_grants_only_its_result
     }));
     studio.user_chose([&f.photo, &f.video]);
 
+    // Only the photo was chosen: a batch naming the secret video is refused whole.
+    let mixed = BatchRequest {
+        videos: vec![f.video.clone(), f.secret.clone()],
+        ..one(&f.photo, &f.video)
+    };
+    assert_eq!(
+        studio
+            .plan_batch_for_window(mixed)
+            .await
+            .unwrap_err()
+            .code(),
+        NOT_CHOSEN
+    );
+    // The page may not pick the server that sees the photo, nor where results are written.
+    let elsewhere = BatchRequest {
+        comfy_url: Some("http://127.0.0.1:9".into()),
+        ..one(&f.photo, &f.video)
+    };
+    assert_eq!(
+        studio
+            .plan_batch_for_window(elsewhere)
+            .await
+            .unwrap_err()
+            .code(),
+        NOT_FROM_WINDOW
+    );
+
     let plan = studio
-        .plan(
-            f.photo.clone(),
-            f.video.clone(),
-            RenderOptions::default(),
-            params(),
-        )
+        .plan_batch_for_window(one(&f.photo, &f.video))
         .await
         .unwrap();
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(json["planId"], plan.plan_id.as_str());
-    assert_eq!(plan.spec.image, f.photo);
+    assert_eq!(json["renders"][0]["image"], f.photo.to_str().unwrap());
+    assert_eq!(plan.renders.len(), 1);
 
     let sink_for = |events: Seen| {
         let granted = granted.clone();
@@ -173,23 +200,24 @@ async fn a_render_starts_from_its_plan_once_confirmed_and_grants_only_its_result
     let events: Seen = Arc::default();
 
     let unconfirmed = studio
-        .start_planned(&plan.plan_id, false, sink_for(events.clone()))
+        .start_planned_batch(&plan.plan_id, false, sink_for(events.clone()))
         .await
         .unwrap_err();
     assert_eq!(unconfirmed.code(), NOT_CONFIRMED);
     assert!(unconfirmed.message().contains("confirm"));
     let made_up = studio
-        .start_planned("0123456789abcdef", true, sink_for(events.clone()))
+        .start_planned_batch("0123456789abcdef", true, sink_for(events.clone()))
         .await
         .unwrap_err();
     assert_eq!(made_up.code(), PLAN_UNKNOWN);
     assert!(events.lock().unwrap().is_empty(), "nothing ran");
 
     let outcome = studio
-        .start_planned(&plan.plan_id, true, sink_for(events.clone()))
+        .start_planned_batch(&plan.plan_id, true, sink_for(events.clone()))
         .await
         .unwrap();
-    let result = outcome.entry.video.clone();
+    assert_eq!(outcome.renders.len(), 1);
+    let result = outcome.renders[0].outputs[0].clone();
     assert!(result.is_file());
     let finished = events
         .lock()
@@ -229,7 +257,7 @@ async fn a_render_starts_from_its_plan_once_confirmed_and_grants_only_its_result
     );
 
     let again = studio
-        .start_planned(&plan.plan_id, true, sink_for(Arc::default()))
+        .start_planned_batch(&plan.plan_id, true, sink_for(Arc::default()))
         .await
         .unwrap_err();
     assert_eq!(again.code(), PLAN_UNKNOWN, "a plan starts once");

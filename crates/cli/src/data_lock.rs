@@ -15,11 +15,3 @@ pub(crate) fn lock_data_folder(command: &str) -> Result<InstanceLock> {
     let dir = studio_core::paths::data_dir()?;
     acquire_as(&dir, WAIT, command)
 }
-
-/// This data folder's install id for pod names; without one, names are the old format.
-pub(crate) fn install_id() -> Option<String> {
-    studio_core::paths::data_dir()
-        .and_then(|d| studio_core::install::install_id(&d))
-        .inspect_err(|e| tracing::warn!("no install id: {}", e.chain()))
-        .ok()
-}

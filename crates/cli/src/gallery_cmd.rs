@@ -21,9 +21,11 @@ enum GalleryCommand {
 
 pub async fn run(args: Args) -> ExitCode {
     let GalleryCommand::List { json } = args.command;
-    let entries = match studio_core::paths::data_dir()
-        .and_then(|d| studio_jobs::open_journal(&d)?.gallery_list())
-    {
+    let entries = match crate::studio() {
+        Ok(s) => s.gallery().await,
+        Err(e) => Err(e),
+    };
+    let entries = match entries {
         Ok(e) => e,
         Err(e) => return fail(&e, json, EXIT_FAILED),
     };
@@ -34,7 +36,7 @@ pub async fn run(args: Args) -> ExitCode {
         out!("The gallery is empty.");
     }
     for e in &entries {
-        let when = studio_jobs::journal::format_utc(e.created_ms);
+        let when = studio_app::format_utc(e.created_ms);
         let missing = if e.missing {
             "  [missing: the file was moved or deleted]"
         } else {

@@ -1,6 +1,7 @@
 //! `studio`: the command-line front end. It drives the same engine as the desktop app and
 //! exposes only what works.
 
+mod batch_view;
 mod data_lock;
 mod gallery_cmd;
 mod jobs_cmd;
@@ -33,11 +34,12 @@ enum Command {
     Gpus(pods_cmd::GpusArgs),
     /// List, start, terminate and sweep this app's RunPod pods.
     Pods(pods_cmd::PodsArgs),
-    /// Render a photo dancing to a video on a ComfyUI server you already have.
+    /// Render photos dancing to videos: every photo with every video, as one batch on RunPod
+    /// pods (as Settings describe them) or on your own ComfyUI.
     Render(render_cmd::Args),
     /// Pose preview of a dance video: skeleton and overlay videos, and the checks.
     Preview(preview_cmd::Args),
-    /// Renders: list them, or settle unfinished ones.
+    /// Renders: list them, settle unfinished ones, resume a batch.
     Jobs(jobs_cmd::Args),
     /// Finished results.
     Gallery(gallery_cmd::Args),
@@ -80,6 +82,26 @@ fn cancel_on_termination(note: Option<&'static str>) -> tokio_util::sync::Cancel
         on_signal.cancel();
     });
     cancel
+}
+
+/// The studio on this data folder, the same object the desktop app drives.
+fn studio() -> studio_error::Result<studio_app::Studio> {
+    studio_app::Studio::new(studio_core::paths::data_dir()?, false)
+}
+
+/// Ctrl-C or the system ending the process (SIGTERM, a closed terminal's SIGHUP) cancels every
+/// batch this process runs: their pods are terminated before the command returns. Repeated
+/// until exit, so a batch registered just after the signal is cancelled too.
+fn cancel_batches_on_termination(studio: &studio_app::Studio) {
+    let studio = studio.clone();
+    tokio::spawn(async move {
+        studio_core::signals::termination_requested().await;
+        eprintln!("Cancelling: stopping the renders and terminating their pods...");
+        loop {
+            studio.cancel_all();
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
 }
 
 /// Logs go to the data directory's log file only, so stdout stays clean for `--json`.

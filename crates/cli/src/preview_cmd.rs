@@ -5,8 +5,9 @@ use crate::output::{self, EXIT_BAD_INPUT, EXIT_FAILED};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use studio_pose::{ExportReport, PoseModels, PreviewOptions, ensure_dwpose, write_preview_videos};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use studio_app::{ExportReport, PoseExport};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,21 +26,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> ExitCode {
-    studio_media::init();
-    let dir = match studio_core::paths::data_dir() {
-        Ok(d) => studio_pose::download::models_dir(&d),
+    let studio = match crate::studio() {
+        Ok(s) => s,
         Err(e) => return output::fail(&e, args.json, EXIT_FAILED),
     };
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
-        // A model server that stops sending mid-file must end the download (it resumes next
-        // time), not hang it.
-        .connect_timeout(std::time::Duration::from_secs(15))
-        .read_timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap_or_default();
     let quiet = args.json;
-    let mut on_download = |p: studio_pose::DownloadProgress| {
+    let on_download = move |p: studio_app::DownloadProgress| {
         if !quiet {
             let pct = p
                 .total
@@ -47,43 +39,36 @@ pub async fn run(args: Args) -> ExitCode {
             eprint!("\rdownloading {}: {pct:5.1}%", p.file);
         }
     };
-    let (det, pose) = match ensure_dwpose(&client, &dir, &mut on_download).await {
-        Ok(paths) => paths,
-        Err(e) => return output::fail(&e, args.json, EXIT_FAILED),
-    };
-    let models = match PoseModels::load(&det, &pose) {
-        Ok(m) => m,
-        Err(e) => return output::fail(&e, args.json, EXIT_FAILED),
-    };
-    if !quiet {
-        eprintln!("\rpose engine: {}", models.engine_name());
-    }
-    let opts = PreviewOptions {
-        every_nth: args.every.max(1),
-        ..PreviewOptions::default()
-    };
-    let mut on_frame = |f: &studio_pose::PreviewFrame| {
+    let on_frame = move |f: &studio_app::PreviewFrame| {
         if !quiet {
             eprint!("\rframe {} ({:.1} s)   ", f.index, f.pts_secs);
             let _ = std::io::stderr().flush();
         }
     };
-    let cancel = AtomicBool::new(false);
-    match write_preview_videos(
-        &models,
-        &args.video,
-        &args.out,
-        opts,
-        &cancel,
-        &mut on_frame,
-    ) {
-        Ok(report) if args.json => output::print_json(&report),
-        Ok(report) => {
-            eprintln!();
+    // Ctrl-C stops at the next frame; the videos so far are kept.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        studio_core::signals::termination_requested().await;
+        on_signal.store(true, Ordering::Relaxed);
+    });
+    let export = PoseExport {
+        video: args.video,
+        out_dir: args.out,
+        every_nth: args.every,
+    };
+    match studio
+        .export_pose_preview(export, on_download, on_frame, cancel)
+        .await
+    {
+        Ok((_, report)) if args.json => output::print_json(&report),
+        Ok((engine, report)) => {
+            eprintln!("\rpose engine: {engine}");
             output::write_out(format_args!("{}", describe(&report)));
             ExitCode::SUCCESS
         }
-        Err(e) => output::fail(&e, args.json, EXIT_BAD_INPUT),
+        Err(e) if e.code().starts_with("media.") => output::fail(&e, args.json, EXIT_BAD_INPUT),
+        Err(e) => output::fail(&e, args.json, EXIT_FAILED),
     }
 }
 

@@ -1,7 +1,9 @@
+//! `studio probe FILE [--json]`: what the Create screen shows of a photo or video.
+
 use crate::output::{self, EXIT_BAD_INPUT};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use studio_media::{MediaFacts, MediaKind};
+use studio_app::{MediaFacts, MediaKind};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -13,8 +15,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    studio_media::init();
-    match studio_media::probe(&args.file) {
+    match studio_app::probe(&args.file) {
         Ok(facts) if args.json => output::print_json(&facts),
         Ok(facts) => {
             output::write_out(format_args!("{}", describe(&facts)));

@@ -1,245 +1,196 @@
-//! `studio render`: the whole render on a ComfyUI server the user already has (their own GPU or
-//! a pod they started): check, upload, queue, progress bar, download, print the result path.
+//! `studio render`: every photo with every dance video as one batch on the app's render queue
+//! (RunPod pods as Settings describe them, or the ComfyUI at `--comfy-url`): the estimate
+//! first, a confirmation before anything is rented, one progress line per render, the results.
 
-use crate::output::{self, EXIT_BAD_INPUT, EXIT_FAILED, out};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use crate::batch_view::{BatchView, outcome_code, print_outcome};
+use crate::output::{self, EXIT_BAD_INPUT, EXIT_FAILED};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use studio_comfy::{ComfyClient, ComfyEvent, Manifest, RenderEvent, RenderRequest};
-use studio_error::{Error, codes};
+use studio_app::{BatchPlan, BatchRequest, Studio};
+use studio_error::{Error, Result, codes};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The reference photo (the person who will dance).
+    /// A reference photo (the person who will dance); repeat for more.
+    #[arg(long = "image", required = true)]
+    images: Vec<PathBuf>,
+    /// A dance video (one person, whole body); repeat for more. Every photo is rendered with
+    /// every video.
+    #[arg(long = "video", required = true)]
+    videos: Vec<PathBuf>,
+    /// Pods at once for the batch (default: Settings, 1).
     #[arg(long)]
-    image: PathBuf,
-    /// The dance video (one person, whole body).
-    #[arg(long)]
-    video: PathBuf,
-    /// ComfyUI's address, like http://127.0.0.1:8188 or https://POD-8188.proxy.runpod.net.
-    /// Without it, the render runs on a new RunPod pod.
+    pods: Option<u32>,
+    /// Render on this ComfyUI instead of RunPod, like http://127.0.0.1:8188.
     #[arg(long, env = "STUDIO_COMFY_URL")]
     comfy_url: Option<String>,
-    /// GPU types to try in order for a new pod (default: from Settings).
-    #[arg(long = "gpu")]
+    /// GPU types to try in order for new pods (default: Settings).
+    #[arg(long = "gpu", value_name = "ID")]
     gpus: Vec<String>,
-    /// Start the pod without asking (it costs money).
-    #[arg(long)]
-    yes: bool,
-    /// Workflow manifest [default: workflows/steadydancer.toml].
-    #[arg(long)]
-    workflow: Option<PathBuf>,
     /// A workflow parameter as NAME=VALUE, repeatable (steadydancer: seed, steps, fps, width,
     /// height, max_frames, prompt).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
-    /// Folder for the result.
-    #[arg(long, default_value = ".")]
-    out: PathBuf,
-    /// Print the result as JSON (no progress bar).
+    /// Folder for the results (default: Settings' output folder).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Stop the whole batch once its pods have cost this much, in US dollars (default:
+    /// Settings' budget per render x the renders).
+    #[arg(long, value_name = "USD")]
+    budget: Option<f64>,
+    /// Rent the pods without asking (they cost money).
+    #[arg(long)]
+    yes: bool,
+    /// JSON on stdout: the results, or the plan when pods would be rented without --yes.
     #[arg(long)]
     json: bool,
 }
 
 pub async fn run(args: Args) -> ExitCode {
     let json = args.json;
-    if args.comfy_url.is_none() {
-        return match pod_spec(&args) {
-            Ok(spec) => crate::jobs_cmd::render_on_pod(spec, args.yes, json).await,
-            Err(e) => output::fail(&e, json, EXIT_BAD_INPUT),
-        };
+    match render(args).await {
+        Ok(code) => code,
+        Err((e, code)) => output::fail(&e, json, code),
     }
-    let (client, manifest, request) = match prepare(&args) {
-        Ok(p) => p,
-        Err(e) => return output::fail(&e, json, EXIT_BAD_INPUT),
-    };
-    let cancel = crate::cancel_on_termination(None);
-    let bar = if json {
-        ProgressBar::hidden()
+}
+
+type Failed = (Error, u8);
+
+fn failed(code: u8) -> impl Fn(Error) -> Failed {
+    move |e| (e, code)
+}
+
+/// Bad input the user can fix: their files, values, key or folder; not the network or a pod.
+fn input_or_failed(e: Error) -> Failed {
+    let bad = [
+        "media.",
+        "manifest.",
+        "template.",
+        "jobs.bad_",
+        "jobs.no_inputs",
+        "secrets.",
+    ]
+    .iter()
+    .any(|p| e.code().starts_with(p))
+        || e.is(codes::INVALID_INPUT);
+    let code = if bad { EXIT_BAD_INPUT } else { EXIT_FAILED };
+    (e, code)
+}
+
+async fn render(args: Args) -> std::result::Result<ExitCode, Failed> {
+    // Taken first when renting is already agreed: the app and another command never recover
+    // or sweep a batch this command runs.
+    let mut lock = if args.yes {
+        Some(crate::data_lock::lock_data_folder("studio render").map_err(failed(EXIT_FAILED))?)
     } else {
-        ProgressBar::new(0)
+        None
     };
-    let mut view = BarView::new(bar.clone());
-    let result = studio_comfy::render(
-        &client,
-        &manifest,
-        &request,
-        &args.out,
-        move |e| view.show(&e),
-        cancel,
-    )
-    .await;
-    bar.finish_and_clear();
-    match result {
-        Ok(out) if json => output::print_json(&out),
-        Ok(out) => {
-            for f in &out.files {
-                out!("{}", f.path.display());
-            }
-            ExitCode::SUCCESS
+    let studio = crate::studio().map_err(failed(EXIT_FAILED))?;
+    let request = BatchRequest {
+        images: args.images.iter().map(|p| absolute(p)).collect(),
+        videos: args.videos.iter().map(|p| absolute(p)).collect(),
+        params: studio
+            .parse_params(&args.params)
+            .map_err(failed(EXIT_BAD_INPUT))?,
+        max_pods: args.pods,
+        comfy_url: args.comfy_url.clone(),
+        gpu_ids: args.gpus.clone(),
+        out_dir: args.out.as_deref().map(absolute),
+        budget_usd: args.budget,
+        ..BatchRequest::default()
+    };
+    let plan = studio.plan_batch(request).await.map_err(input_or_failed)?;
+    show_plan(&plan);
+    let rents = plan.renders.iter().any(|r| r.spec.target.uses_pod()) && !plan.demo;
+    if rents && !args.yes {
+        if args.json {
+            // Nothing is rented without --yes: the plan is the answer.
+            return Ok(output::print_json(&plan));
         }
-        Err(e) => {
-            let code = if e.code().starts_with("manifest.") || e.is(codes::INVALID_INPUT) {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_FAILED
-            };
-            output::fail(&e, json, code)
-        }
+        confirm().map_err(failed(EXIT_BAD_INPUT))?;
     }
+    if lock.is_none() {
+        lock =
+            Some(crate::data_lock::lock_data_folder("studio render").map_err(failed(EXIT_FAILED))?);
+    }
+    let outcome = run_shown(&studio, &plan, args.json).await;
+    drop(lock);
+    let outcome = outcome.map_err(failed(EXIT_FAILED))?;
+    print_outcome(&outcome, args.json);
+    Ok(outcome_code(&outcome))
 }
 
-/// The job for a new pod: same inputs, params and manifest as the `--comfy-url` path, and the
-/// spending cap from Settings.
-fn pod_spec(args: &Args) -> Result<studio_jobs::JobSpec, Error> {
-    let (_, manifest, request) = prepare(args)?;
-    let manifest_path = match &args.workflow {
-        Some(p) => p.clone(),
-        None => studio_comfy::locate_workflow("steadydancer.toml").ok_or_else(|| {
-            Error::new(
-                "manifest.unreadable",
-                format!("Could not find {}.", manifest.name),
-            )
-        })?,
-    };
-    let budget_usd = studio_core::paths::data_dir()
-        .and_then(|d| studio_core::settings::Settings::load(&d))
-        .map(|s| s.budget_usd)
-        .unwrap_or(None);
-    Ok(studio_jobs::JobSpec {
-        image: std::path::absolute(&args.image).unwrap_or(args.image.clone()),
-        video: std::path::absolute(&args.video).unwrap_or(args.video.clone()),
-        manifest: manifest_path,
-        params: request.params,
-        target: studio_jobs::Target::NewPod {
-            gpu_ids: args.gpus.clone(),
-        },
-        out_dir: std::path::absolute(&args.out).unwrap_or(args.out.clone()),
-        budget_usd,
-        normalise: Default::default(),
-    })
+async fn run_shown(
+    studio: &Studio,
+    plan: &BatchPlan,
+    json: bool,
+) -> Result<studio_app::BatchOutcome> {
+    let labels = plan
+        .renders
+        .iter()
+        .map(|r| crate::batch_view::label(&r.image, &r.video))
+        .collect();
+    let view = BatchView::new(labels, json);
+    crate::cancel_batches_on_termination(studio);
+    let result = studio
+        .start_batch(&plan.plan_id, view.sink(), |id| {
+            tracing::info!(batch = id, "batch started from the command line");
+            if !json {
+                eprintln!("Batch {id}: Ctrl-C cancels it and terminates its pods.");
+            }
+        })
+        .await;
+    view.finish();
+    result
 }
 
-fn prepare(args: &Args) -> Result<(ComfyClient, Manifest, RenderRequest), Error> {
-    let path = match &args.workflow {
-        Some(p) => p.clone(),
-        None => studio_comfy::locate_workflow("steadydancer.toml").ok_or_else(|| {
-            Error::new(
-                "manifest.unreadable",
-                "Could not find workflows/steadydancer.toml. Pass --workflow PATH or set \
-                 STUDIO_WORKFLOWS_DIR to the folder that holds it.",
-            )
-        })?,
-    };
-    let manifest = Manifest::load(&path)?;
-    let mut request = RenderRequest::default();
-    request
-        .inputs
-        .insert("reference_image".into(), args.image.clone());
-    request
-        .inputs
-        .insert("driving_video".into(), args.video.clone());
-    let mut params = BTreeMap::new();
-    for p in &args.params {
-        let (name, value) = p.split_once('=').ok_or_else(|| {
-            Error::new(
-                codes::INVALID_INPUT,
-                format!("--param {p:?} must look like NAME=VALUE, for example steps=8."),
-            )
-        })?;
-        params.insert(
-            name.to_string(),
-            studio_comfy::parse_param(&manifest, name.trim(), value)?,
+fn show_plan(plan: &BatchPlan) {
+    let e = &plan.estimate;
+    eprintln!("{} render(s) on {}:", plan.renders.len(), plan.target_label);
+    for (r, one) in plan.renders.iter().zip(&e.renders) {
+        eprintln!(
+            "  {}  {} frames, about {:.0} min, about ${:.2}",
+            crate::batch_view::label(&r.image, &r.video),
+            r.frames,
+            one.total_secs / 60.0,
+            one.cost_usd
         );
     }
-    request.params = params;
-    // The pod path gets its address later; this client is only used with --comfy-url.
-    let client = ComfyClient::new(args.comfy_url.as_deref().unwrap_or("http://127.0.0.1:8188"))?;
-    Ok((client, manifest, request))
+    let budget = plan
+        .budget_usd
+        .map(|b| format!("; stops at ${b:.2}"))
+        .unwrap_or_default();
+    eprintln!(
+        "Estimate: about ${:.2} in all ({} pod(s), cold starts ${:.2}), last result in about {:.0} min{budget}.",
+        e.total_usd,
+        e.pods,
+        e.cold_start_usd,
+        e.wall_secs / 60.0
+    );
 }
 
-/// One bar whose meaning follows the stage: bytes while moving files, steps while sampling.
-struct BarView {
-    bar: ProgressBar,
-    stage: &'static str,
-}
-
-impl BarView {
-    fn new(bar: ProgressBar) -> Self {
-        Self { bar, stage: "" }
+fn confirm() -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            codes::INVALID_INPUT,
+            "Rendering on RunPod costs money; pass --yes to confirm without a prompt.",
+        ));
     }
-
-    fn set_stage(&mut self, stage: &'static str, template: &str, len: u64) {
-        if self.stage != stage {
-            self.stage = stage;
-            if let Ok(style) = ProgressStyle::with_template(template) {
-                self.bar.set_style(style);
-            }
-            self.bar.set_length(len);
-            self.bar.set_position(0);
-        }
-    }
-
-    fn show(&mut self, e: &RenderEvent) {
-        const BYTES: &str = "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}";
-        const SPIN: &str = "{spinner} {msg}";
-        match e {
-            RenderEvent::Checking => {
-                self.set_stage("check", SPIN, 0);
-                self.bar.set_message("checking the server");
-            }
-            RenderEvent::Uploading { input, sent, total } => {
-                self.set_stage("upload", BYTES, *total);
-                self.bar.set_length(*total);
-                self.bar.set_message(format!("upload {}", short(input)));
-                self.bar.set_position(*sent);
-            }
-            RenderEvent::Uploaded { .. } => self.stage = "",
-            RenderEvent::Queued { .. } => {
-                self.set_stage("queue", SPIN, 0);
-                self.bar.set_message("queued");
-            }
-            RenderEvent::Run { event } => self.run_event(event),
-            RenderEvent::Downloading {
-                received, total, ..
-            } => {
-                self.set_stage("download", BYTES, total.unwrap_or(0));
-                self.bar.set_message("download");
-                self.bar.set_position(*received);
-            }
-            RenderEvent::Done { .. } => self.bar.finish_and_clear(),
-        }
-    }
-
-    fn run_event(&mut self, e: &ComfyEvent) {
-        match e {
-            ComfyEvent::Progress { value, max, .. } => {
-                self.set_stage("sample", STEPS_TEMPLATE, *max);
-                self.bar.set_length(*max);
-                self.bar.set_message("sampling");
-                self.bar.set_position(*value);
-            }
-            ComfyEvent::Executing { node } if self.stage != "sample" => {
-                self.set_stage("run", "{spinner} {msg} {elapsed}", 0);
-                self.bar.set_message(format!("running node {node}"));
-            }
-            ComfyEvent::Reconnecting { attempt } if *attempt == 1 => {
-                self.bar.println(
-                    "connection to ComfyUI dropped; following the run through its history",
-                );
-            }
-            _ => self.bar.tick(),
-        }
+    eprint!("Start the render? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::new(
+            codes::CANCELLED,
+            "Not started; nothing was spent.",
+        ))
     }
 }
 
-const STEPS_TEMPLATE: &str = "{msg:>12} [{bar:30}] step {pos}/{len} {elapsed}";
-
-fn short(input: &str) -> &str {
-    match input {
-        "reference_image" => "photo",
-        "driving_video" => "video",
-        other => other,
-    }
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

@@ -72,8 +72,8 @@ async fn mutating_commands_refuse_while_the_app_holds_the_data_folder() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["pod_id"] == id)
-            .map(|p| p["other_install"].clone())
+            .find(|p| p["podId"] == id)
+            .map(|p| p["otherInstall"].clone())
     };
     assert_eq!(other(&mine), Some(serde_json::json!(false)));
     assert_eq!(other(&theirs), Some(serde_json::json!(true)));
