@@ -24,7 +24,7 @@ pub async fn pick_media_files(
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
-        .set_title("Choose a photo and a dance video")
+        .set_title("Choose photos and dance videos")
         .add_filter("Photos and videos", studio_app::window::MEDIA_EXTENSIONS)
         .pick_files(move |files| {
             let _ = tx.send(files);

@@ -88,7 +88,7 @@ test("the page opens only files the user dropped or picked, and runs no inline s
     assert.equal((await call("probe_media", { path: media.video })).ok, true);
     r = await call("probe_media", { path: media.corrupt });
     assert.equal(r.code, "app.path_not_chosen", `a file beside a dropped one stays closed: ${JSON.stringify(r)}`);
-    r = await call("plan_render", { image: media.photo, video: media.corrupt, options: {}, params: {} });
+    r = await call("plan_batch", { request: { images: [media.photo], videos: [media.video, media.corrupt] } });
     assert.equal(r.code, "app.path_not_chosen", JSON.stringify(r));
     r = await call("reveal_file", { path: media.video });
     assert.equal(r.code, "app.path_not_an_output", JSON.stringify(r));

@@ -53,7 +53,9 @@ export function DropZone({ busy, onFiles, onIntent }: Props) {
   return (
     <div className={`dropzone${over ? " over" : ""}`} data-testid="dropzone">
       <p className="drop-title">Drop your photo and dance video here</p>
-      <p className="muted">Both at once or one after the other. JPEG or PNG photos; MP4, MOV or WebM videos.</p>
+      <p className="muted">
+        Both at once or one after the other; add more of either for a batch. JPEG or PNG photos; MP4, MOV or WebM videos.
+      </p>
       <button className="primary" onClick={pick} disabled={busy} data-testid="pick-files">
         {busy ? "Checking…" : "Choose files…"}
       </button>

@@ -26,6 +26,8 @@ function summary(list: QueueRow[], pods: number): string {
   return parts.join(" · ");
 }
 
+const videos = (n: number) => (n === 1 ? "1 video" : `${n} videos`);
+
 export function QueuePanel({ queue, onOpenGallery, children }: Props) {
   const { state } = queue;
   const [playing, setPlaying] = useState<string | null>(null);
@@ -37,7 +39,7 @@ export function QueuePanel({ queue, onOpenGallery, children }: Props) {
     <section className="panel queue" data-testid="queue-panel">
       <div className="progress-head">
         <h2 data-testid="queue-title">
-          {open ? (canResume ? "Renders waiting to resume" : `Rendering ${list.length} videos`) : `${list.length} renders finished`}
+          {open ? (canResume ? "Renders waiting to resume" : `Queue: ${videos(list.length)}`) : `${list.length === 1 ? "1 render" : `${list.length} renders`} finished`}
         </h2>
         <div className="meters">
           <span
@@ -53,6 +55,7 @@ export function QueuePanel({ queue, onOpenGallery, children }: Props) {
       </div>
       <p className="muted small" data-testid="queue-summary">
         {summary(list, pods)}
+        {!open && pods === 0 && " · No GPU is left running."}
       </p>
       {canResume && (
         <p className="notice-box" data-testid="queue-resume-note">

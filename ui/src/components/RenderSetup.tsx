@@ -182,23 +182,20 @@ export function RenderSetup({ photos, videos, initial, onStart, onOpenSettings, 
   );
 }
 
-/// One photo, one dance: the estimate as it always read.
+/// One photo, one dance: the estimate as it always read. The engine prices each render warm and
+/// the pod's start apart (a batch shares it), so the start is named on its own.
 function SingleEstimate({ plan }: { plan: BatchPlan }) {
   const e = plan.estimate.renders[0];
   if (!e) return null;
   return (
     <p className="estimate" data-testid="estimate">
       {plan.demo && <span className="demo-tag">Demo: nothing is billed. </span>}
-      Runs on {plan.targetLabel}. About {formatDuration(e.totalSecs)} for {e.frames} frames
+      Runs on {plan.targetLabel}. About {formatDuration(plan.estimate.wallSecs)} for {e.frames} frames
       {e.rateUsdPerHour > 0 && <> at {formatUsd(e.rateUsdPerHour)}/hour</>}: estimated <strong>{formatUsd(plan.estimate.totalUsd)}</strong>.
-      {(e.downloadBytes ?? 0) > 0 && (
-        <span data-testid="estimate-download">
+      {plan.estimate.coldStartUsd > 0 && (
+        <span data-testid="estimate-cold-start">
           {" "}
-          That includes downloading {((e.downloadBytes ?? 0) / 1e9).toFixed(1)} GB of models to the GPU (about{" "}
-          {formatDuration(e.downloadSecs ?? 0)}, {formatUsd(e.downloadUsd ?? 0)})
-          {e.laterCostUsd != null
-            ? `; your model volume keeps them, so later renders cost about ${formatUsd(e.laterCostUsd)}.`
-            : "; every render downloads them again unless you keep models between renders in Settings."}
+          That includes starting the GPU, with its software and models ({formatUsd(plan.estimate.coldStartUsd)}).
         </span>
       )}
     </p>

@@ -133,7 +133,7 @@ describe("the queue panel", () => {
     });
     render(<App />);
     const panel = await screen.findByTestId("queue-panel");
-    expect(within(panel).getByTestId("queue-title").textContent).toBe("Rendering 3 videos");
+    expect(within(panel).getByTestId("queue-title").textContent).toBe("Queue: 3 videos");
     expect(within(panel).getByTestId("queue-summary").textContent).toBe("1 running · 2 waiting");
     expect(within(panel).queryByTestId("queue-resume")).toBeNull();
 

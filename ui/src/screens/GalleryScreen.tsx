@@ -74,7 +74,7 @@ export function GalleryScreen({ focusId = null, onCreate, onRenderAgain }: Props
     const e = open;
     return (
       <section data-testid="screen-gallery" className="screen">
-        <button className="link" onClick={() => setOpen(null)}>
+        <button className="link" onClick={() => setOpen(null)} data-testid="gallery-back">
           ← All videos
         </button>
         <h1>{new Date(e.createdMs).toLocaleString()}</h1>
