@@ -85,11 +85,13 @@ pub trait PodProvider: Send + Sync {
         crate::estimate::ColdStart::OwnImage
     }
     /// Creates a pod (walking `gpu_ids` on no capacity) and waits until ComfyUI answers with
-    /// every node and model `manifest` needs. `on` hears `Created` the moment the pod exists.
-    /// On any error or cancel the provider terminates the pod it made before returning.
+    /// every node and model `manifest` needs: the one readiness wait a new pod gets.
+    /// `owner` (`batch:<id>` or `job:<id>`) is written to the pods journal. `on` hears
+    /// `Created` the moment the pod exists. On any error or cancel the provider terminates the
+    /// pod it made before returning.
     async fn start(
         &self,
-        job_id: &str,
+        owner: &str,
         gpu_ids: &[String],
         manifest: &Path,
         on: &(dyn Fn(PodProgress) + Send + Sync),
@@ -102,6 +104,22 @@ pub trait PodProvider: Send + Sync {
     fn comfy_url(&self, pod_id: &str) -> Result<String>;
     /// Terminates and confirms the pod is gone; a pod already gone is success.
     async fn terminate(&self, pod_id: &str) -> Result<()>;
+
+    /// Pods the user started by hand that are running, ready and idle (no owner): a lease
+    /// takes one of these before it starts a new pod.
+    async fn warm_pods(&self) -> Result<Vec<CreatedPod>> {
+        Ok(Vec::new())
+    }
+
+    /// Takes a warm pod for `owner` only if nobody holds it now; true when this call took it.
+    fn claim_warm(&self, _pod_id: &str, _owner: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Marks who holds the pod (`None`: the user again, and its idle clock restarts).
+    fn set_owner(&self, _pod_id: &str, _owner: Option<&str>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One event while a prompt runs.
@@ -169,7 +187,7 @@ pub trait ServerConnector: Send + Sync {
 }
 
 /// The inputs as they will be uploaded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreparedInputs {
     /// Local file per manifest input name (e.g. `reference_image`, `driving_video`).
     pub files: BTreeMap<String, PathBuf>,

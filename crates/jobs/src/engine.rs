@@ -16,7 +16,8 @@ use std::time::Duration;
 use studio_error::{Error, Result, codes};
 use tokio_util::sync::CancellationToken;
 
-pub const NO_POD_PROVIDER: &str = "jobs.no_pod_provider";
+/// The one "no RunPod key" code of the app (the same as `studio_core::secrets`).
+pub const NO_POD_PROVIDER: &str = "secrets.no_key";
 pub const TEARDOWN_FAILED: &str = "jobs.teardown_failed";
 
 /// Timings; the defaults suit real pods (a first start downloads tens of GB), tests shorten them.
@@ -26,11 +27,8 @@ pub struct EngineConfig {
     pub work_dir: PathBuf,
     /// How often readiness is polled.
     pub poll: Duration,
-    /// From pod created (or job start) to ComfyUI answering.
-    pub comfy_deadline: Duration,
-    /// From ComfyUI answering to every node and model present.
-    pub models_deadline: Duration,
-    /// Both waits on the user's own ComfyUI (nothing boots there).
+    /// Both readiness waits on a server nothing boots on (the user's own ComfyUI, a pod the
+    /// user started). A new pod's readiness is the pods crate's (`studio_pods::Deadlines`).
     pub own_server_deadline: Duration,
     /// Live cost event interval.
     pub cost_tick: Duration,
@@ -49,8 +47,6 @@ impl EngineConfig {
         Self {
             work_dir,
             poll: Duration::from_secs(3),
-            comfy_deadline: Duration::from_secs(25 * 60),
-            models_deadline: Duration::from_secs(30 * 60),
             own_server_deadline: Duration::from_secs(20),
             cost_tick: Duration::from_secs(1),
             pod_check: Duration::from_secs(15),
@@ -92,6 +88,9 @@ pub(crate) struct Live {
     pub stop: Arc<Stop>,
     pub server: Mutex<Option<Arc<dyn RenderServer>>>,
     pub meter: Mutex<Option<AbortOnDrop>>,
+    /// Where the render's share of a lease's pod ends (set by the lease, so the next render's
+    /// share starts at exactly this instant); now when unset.
+    pub cost_end_ms: Mutex<Option<i64>>,
 }
 
 impl Live {
@@ -100,7 +99,12 @@ impl Live {
             stop: Stop::new(cancel),
             server: Mutex::new(None),
             meter: Mutex::new(None),
+            cost_end_ms: Mutex::new(None),
         }
+    }
+
+    pub fn set_server(&self, server: Arc<dyn RenderServer>) {
+        *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
     }
     pub fn server(&self) -> Option<Arc<dyn RenderServer>> {
         self.server
@@ -174,9 +178,10 @@ impl Engine {
         self.journal.create(spec, estimate)
     }
 
-    /// Runs a queued job to its end. Every exit path terminates a pod the job started.
-    /// Returns the result on success; a failed or cancelled job returns its error (code
-    /// `cancelled`, `jobs.budget_reached`, ...) after teardown, and the journal keeps it.
+    /// Runs a queued job to its end, as a queue of one: the same lease code as a batch.
+    /// Every exit path ends the pod it started. Returns the result on success; a failed or
+    /// cancelled job returns its error (code `cancelled`, `jobs.budget_reached`, ...) after
+    /// teardown, and the journal keeps it.
     #[tracing::instrument(skip(self, cancel, events), err(Debug))]
     pub async fn run(
         &self,
@@ -194,17 +199,7 @@ impl Engine {
                 ),
             ));
         }
-        let ctx = Ctx::new(
-            self.journal.clone(),
-            events,
-            job_id,
-            rec.stage,
-            rec.stage_started_ms,
-            rec.created_ms,
-        );
-        let live = Live::new(cancel);
-        let result = catch_panic(self.drive(&ctx, &rec.spec, &live)).await;
-        self.finish(&ctx, &live, result).await
+        self.run_alone(rec, cancel, events).await
     }
 
     /// Settles a job after its steps: teardown, cost, gallery, final stage, final event.
@@ -232,7 +227,12 @@ impl Engine {
         }
         self.teardown(ctx).await?;
         let job = self.journal.get(&ctx.id)?;
-        let cost = job.cost_usd_at(now_ms());
+        let until = live
+            .cost_end_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(now_ms);
+        let cost = job.cost_usd_at(until);
         self.journal.set_cost(&ctx.id, cost)?;
         let end = match &result {
             Ok(_) => Stage::Done,
@@ -341,7 +341,7 @@ impl Engine {
     }
 }
 
-fn teardown_error(pod: &str, cause: Error) -> Error {
+pub(crate) fn teardown_error(pod: &str, cause: Error) -> Error {
     Error::new(
         TEARDOWN_FAILED,
         format!("Pod {pod} could not be terminated and may still be billing. Terminate it on the Pods screen (or `studio pods sweep`); the app retries at next start."),

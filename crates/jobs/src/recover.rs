@@ -53,8 +53,27 @@ impl Engine {
         only: Option<&HashSet<String>>,
     ) -> Result<Vec<Recovered>> {
         let mut out = Vec::new();
+        let open_batches = self.journal.unfinished_batch_ids()?;
+        // Leases to end once the renders are settled: theirs, or every open one at start-up.
+        let mut owners: HashSet<String> = HashSet::new();
         for rec in self.journal.unfinished()? {
             if only.is_some_and(|ids| !ids.contains(&rec.id)) {
+                continue;
+            }
+            match &rec.batch_id {
+                Some(b) => owners.insert(format!("batch:{b}")),
+                None => owners.insert(format!("job:{}", rec.id)),
+            };
+            let in_open_batch = rec
+                .batch_id
+                .as_ref()
+                .is_some_and(|b| open_batches.contains(b));
+            // Nothing was paid for a render of a batch still to run that never reached a pod:
+            // it stays (or goes back) in the queue, and `run_batch` runs it.
+            if in_open_batch && rec.pod.is_none() && rec.stage <= Stage::Normalising {
+                if rec.stage != Stage::Queued {
+                    self.journal.put_back(&rec.id, false)?;
+                }
                 continue;
             }
             let from = rec.stage;
@@ -69,6 +88,18 @@ impl Engine {
                 cost_usd: job.cost_usd.unwrap_or_else(|| job.cost_usd_at(now_ms())),
                 error: settled.err().as_ref().map(ErrorInfo::from),
             });
+        }
+        // After the renders: one resumed on a lease's pod needed it until now.
+        match self.pods() {
+            Ok(_) => {
+                let filter = only.is_some().then_some(&owners);
+                if let Err(e) = self.end_open_leases(filter).await {
+                    tracing::error!(error = %e.chain(), "a lease's pod could not be ended; retried next start");
+                }
+            }
+            Err(_) => {
+                tracing::warn!("no RunPod key: open leases are ended at the next start with one")
+            }
         }
         Ok(out)
     }

@@ -73,6 +73,10 @@ impl RunPodPods {
         }
     }
 
+    fn journal(&self) -> std::sync::MutexGuard<'_, studio_pods::Journal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn rate_of(&self, pod_id: &str) -> Option<f64> {
         let j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         j.by_pod_id(pod_id).ok().flatten().map(|p| p.rate_per_hour)
@@ -173,7 +177,7 @@ impl PodProvider for RunPodPods {
     #[tracing::instrument(skip(self, manifest, on, cancel), err(Debug))]
     async fn start(
         &self,
-        job_id: &str,
+        owner: &str,
         gpu_ids: &[String],
         manifest: &Path,
         on: &(dyn Fn(PodProgress) + Send + Sync),
@@ -195,7 +199,7 @@ impl PodProvider for RunPodPods {
         let mut handle = |ev: PodEvent| {
             if let (None, Some(pod_id)) = (&created, &ev.pod_id) {
                 created = Some(pod_id.clone());
-                let _ = mgr.set_owner(pod_id, Some(job_id));
+                let _ = mgr.set_owner(pod_id, Some(owner));
                 on(PodProgress::Created(CreatedPod {
                     pod_id: pod_id.clone(),
                     name: ev.name.clone().unwrap_or_default(),
@@ -241,7 +245,7 @@ impl PodProvider for RunPodPods {
         }
         let ready = result?;
         if created.is_none() {
-            let _ = mgr.set_owner(&ready.pod_id, Some(job_id));
+            let _ = mgr.set_owner(&ready.pod_id, Some(owner));
         }
         Ok(StartedPod {
             pod: CreatedPod {
@@ -292,5 +296,38 @@ impl PodProvider for RunPodPods {
         mgr.terminate(pod_id, &Reporter::silent()).await?;
         let _ = mgr.set_owner(pod_id, None);
         Ok(())
+    }
+
+    async fn warm_pods(&self) -> Result<Vec<CreatedPod>> {
+        let rows = self.journal().warm_pods()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let Some(pod_id) = row.pod_id.clone() else {
+                continue;
+            };
+            // Only a pod that finished its start is warm; one still starting belongs to
+            // whoever is starting it (or to the sweep).
+            if row.state != studio_pods::journal::states::READY {
+                continue;
+            }
+            if self.state(&pod_id).await? != PodState::Running {
+                continue;
+            }
+            out.push(CreatedPod {
+                pod_id,
+                name: row.name,
+                gpu_id: row.gpu_id,
+                rate_usd_per_hour: row.rate_per_hour,
+            });
+        }
+        Ok(out)
+    }
+
+    fn claim_warm(&self, pod_id: &str, owner: &str) -> Result<bool> {
+        self.journal().claim_warm(pod_id, owner)
+    }
+
+    fn set_owner(&self, pod_id: &str, owner: Option<&str>) -> Result<()> {
+        self.journal().set_owner(pod_id, owner)
     }
 }

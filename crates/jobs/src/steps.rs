@@ -1,14 +1,13 @@
 //! The steps of a render, each journaled (stage first, then the side effect).
 
-use crate::backend::{CreatedPod, PodProgress, PodState, RenderServer, RunEvent};
+use crate::backend::{CreatedPod, PodState, PreparedInputs, RenderServer, RunEvent};
 use crate::ctx::Ctx;
 use crate::deadline::TransferClock;
 use crate::engine::{Engine, Live};
 use crate::events::{Direction, JobEvent, Throttle};
-use crate::journal::now_ms;
 use crate::meter::{self, MeterArgs};
 use crate::record::PodInfo;
-use crate::spec::{JobSpec, Target};
+use crate::spec::JobSpec;
 use crate::stage::Stage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,12 +21,13 @@ pub const NO_OUTPUT: &str = "jobs.no_output";
 pub const POD_NOT_RUNNING: &str = "jobs.pod_not_running";
 
 impl Engine {
-    pub(crate) async fn drive(
+    /// Local work before any server is needed: checks, then normalising into the work folder.
+    pub(crate) async fn prepare(
         &self,
         ctx: &Ctx,
         spec: &JobSpec,
         live: &Live,
-    ) -> Result<Vec<PathBuf>> {
+    ) -> Result<PreparedInputs> {
         let stop = &live.stop;
         ctx.enter(Stage::CheckingInputs)?;
         crate::params::check_params(spec)?;
@@ -44,18 +44,23 @@ impl Engine {
                 fraction,
             })
         };
-        let prepared = stop
-            .guard(self.media.normalise(spec, &work, &progress, &stop.token))
-            .await?;
+        stop.guard(self.media.normalise(spec, &work, &progress, &stop.token))
+            .await
+    }
 
-        let url = self.start_target(ctx, spec, live).await?;
-        self.journal.set_comfy_url(&ctx.id, &url)?;
-        let server = self.servers.connect(&url, &spec.manifest)?;
-        *live.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
-
-        let own = matches!(spec.target, Target::ComfyUrl { .. });
-        self.wait_ready(ctx, server.as_ref(), live, own).await?;
-
+    /// The render on a ready server: upload, queue under our journaled prompt id, follow,
+    /// download, verify. `on_queued` hears the moment the prompt sits in the server's queue,
+    /// so the next render can upload and queue behind it.
+    pub(crate) async fn on_server(
+        &self,
+        ctx: &Ctx,
+        spec: &JobSpec,
+        prepared: &PreparedInputs,
+        server: &dyn RenderServer,
+        live: &Live,
+        on_queued: &(dyn Fn() + Send + Sync),
+    ) -> Result<Vec<PathBuf>> {
+        let stop = &live.stop;
         ctx.enter(Stage::Uploading)?;
         let mut uploads = BTreeMap::new();
         let clock = self.transfer_clock();
@@ -63,7 +68,7 @@ impl Engine {
             let size = std::fs::metadata(file).map_or(0, |m| m.len());
             clock.saw(&file.to_string_lossy(), 0, Some(size));
         }
-        let pod = matches!(spec.target, Target::NewPod { .. });
+        let pod = spec.target.uses_pod();
         for (input, file) in &prepared.files {
             let name = file
                 .file_name()
@@ -106,99 +111,43 @@ impl Engine {
         if actual != prompt_id {
             self.journal.set_prompt(&ctx.id, &actual)?;
         }
-        self.follow_and_fetch(ctx, server.as_ref(), &actual, &spec.out_dir, live)
+        on_queued();
+        self.follow_and_fetch(ctx, server, &actual, &spec.out_dir, live)
             .await
     }
 
-    /// Starts (or reuses) the machine and returns ComfyUI's URL.
-    async fn start_target(&self, ctx: &Ctx, spec: &JobSpec, live: &Live) -> Result<String> {
-        match &spec.target {
-            Target::ComfyUrl { url } => Ok(url.clone()),
-            Target::WarmPod { pod_id } => {
-                ctx.enter(Stage::StartingPod)?;
-                let pods = self.pods()?;
-                let p = live.stop.guard(pods.describe(pod_id)).await?;
-                if matches!(
-                    live.stop.guard(pods.state(pod_id)).await?,
-                    PodState::Gone | PodState::Broken
-                ) {
-                    return Err(Error::new(
-                        POD_NOT_RUNNING,
-                        format!(
-                            "Pod {pod_id} is not running. Start it on the Pods screen, or render on a new pod."
-                        ),
-                    ));
-                }
-                self.record_pod(ctx, &p, false)?;
-                pods.comfy_url(pod_id)
-            }
-            Target::NewPod { gpu_ids } => {
-                ctx.enter(Stage::StartingPod)?;
-                let pods = self.pods()?.clone();
-                let failed: Mutex<Option<Error>> = Mutex::new(None);
-                let on = |p: PodProgress| {
-                    let r = match p {
-                        // Journaled the moment RunPod accepts the pod: a crash from here on
-                        // leaves an id that recovery terminates.
-                        PodProgress::Created(created) => {
-                            self.record_pod(ctx, &created, true).map(|info| {
-                                self.start_meter(ctx, info, spec.budget_usd, live);
-                            })
-                        }
-                        PodProgress::Stage(
-                            to @ (Stage::InstallingSoftware
-                            | Stage::DownloadingModels
-                            | Stage::WaitingForComfy
-                            | Stage::WaitingForModels),
-                        ) => {
-                            if ctx.stage() < to {
-                                ctx.enter(to)
-                            } else {
-                                Ok(())
-                            }
-                        }
-                        PodProgress::Stage(_) => Ok(()),
-                        PodProgress::Setup(setup) => {
-                            ctx.emit(JobEvent::PodSetup {
-                                job_id: ctx.id.clone(),
-                                message: setup.message,
-                                done_bytes: setup.done_bytes,
-                                total_bytes: setup.total_bytes,
-                            });
-                            Ok(())
-                        }
-                    };
-                    if let Err(e) = r {
-                        failed
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                    }
-                };
-                // Not guarded: the provider honours the token itself and terminates what it
-                // made before returning, which a dropped future could not do.
-                let started = pods
-                    .start(&ctx.id, gpu_ids, &spec.manifest, &on, &live.stop.token)
-                    .await?;
-                if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-                    return Err(e);
-                }
-                if self.journal.get(&ctx.id)?.pod.is_none() {
-                    let info = self.record_pod(ctx, &started.pod, true)?;
-                    self.start_meter(ctx, info, spec.budget_usd, live);
-                }
-                Ok(started.comfy_url)
-            }
+    /// A pod the user started by hand: it must exist and run; never charged to the render.
+    pub(crate) async fn describe_warm(&self, pod_id: &str, live: &Live) -> Result<CreatedPod> {
+        let pods = self.pods()?;
+        let p = live.stop.guard(pods.describe(pod_id)).await?;
+        if matches!(
+            live.stop.guard(pods.state(pod_id)).await?,
+            PodState::Gone | PodState::Broken
+        ) {
+            return Err(Error::new(
+                POD_NOT_RUNNING,
+                format!(
+                    "Pod {pod_id} is not running. Start it on the Pods screen, or render on a new pod."
+                ),
+            ));
         }
+        Ok(p)
     }
 
-    pub(crate) fn record_pod(&self, ctx: &Ctx, p: &CreatedPod, owned: bool) -> Result<PodInfo> {
+    /// The pod the render runs on; `created_ms` is when it began billing (its lease's start).
+    pub(crate) fn record_pod(
+        &self,
+        ctx: &Ctx,
+        p: &CreatedPod,
+        owned: bool,
+        created_ms: i64,
+    ) -> Result<PodInfo> {
         self.journal.set_pod_name(&ctx.id, &p.name)?;
         let info = PodInfo {
             pod_id: p.pod_id.clone(),
             gpu_id: p.gpu_id.clone(),
             rate_usd_per_hour: p.rate_usd_per_hour,
-            created_ms: now_ms(),
+            created_ms,
             owned,
         };
         self.journal.set_pod(&ctx.id, &info)?;
@@ -229,30 +178,23 @@ impl Engine {
         *live.meter.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
     }
 
-    /// ComfyUI answering, then every node and model the manifest needs present.
-    /// On the user's own server nothing is booting or downloading, so waiting long only hides
-    /// a wrong address or a missing model: `own` uses the short deadline.
-    async fn wait_ready(
+    /// ComfyUI answering, then every node and model the manifest needs present, on a server
+    /// nothing is booting on (the user's own ComfyUI, a pod started by hand). A new pod's
+    /// readiness is the pods crate's alone. Waiting long here would only hide a wrong address
+    /// or a missing model, so the deadline is short.
+    pub(crate) async fn wait_ready(
         &self,
         ctx: &Ctx,
         server: &dyn RenderServer,
         live: &Live,
-        own: bool,
     ) -> Result<()> {
-        let (comfy_wait, models_wait) = if own {
-            (
-                self.config.own_server_deadline,
-                self.config.own_server_deadline,
-            )
-        } else {
-            (self.config.comfy_deadline, self.config.models_deadline)
-        };
+        let wait = self.config.own_server_deadline;
         if ctx.stage() < Stage::WaitingForComfy {
             ctx.enter(Stage::WaitingForComfy)?;
         }
-        let deadline = tokio::time::Instant::now() + comfy_wait;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            // Errors while the pod boots (proxy 502, connection refused) mean "not yet".
+            // Errors while it comes up (proxy 502, connection refused) mean "not yet".
             if let Ok(true) = live
                 .stop
                 .guard(server.is_up())
@@ -264,28 +206,16 @@ impl Engine {
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::new(
                     COMFY_TIMEOUT,
-                    if own {
-                        format!(
-                            "ComfyUI did not answer within {}. Check the address and that ComfyUI is running there.",
-                            span(comfy_wait)
-                        )
-                    } else {
-                        format!(
-                            "ComfyUI did not answer within {}. The pod was terminated; try another GPU or check the image in Settings.",
-                            span(comfy_wait)
-                        )
-                    },
+                    format!(
+                        "ComfyUI did not answer within {}. Check the address and that ComfyUI is running there.",
+                        span(wait)
+                    ),
                 ));
             }
-            live.stop
-                .guard(async {
-                    tokio::time::sleep(self.config.poll).await;
-                    Ok(())
-                })
-                .await?;
+            self.pause(live).await?;
         }
         ctx.enter(Stage::WaitingForModels)?;
-        let deadline = tokio::time::Instant::now() + models_wait;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let missing = live.stop.guard(server.missing_requirements()).await?;
             if missing.is_empty() {
@@ -297,17 +227,21 @@ impl Engine {
                     format!(
                         "The server still lacks {} after {}. Install them there, or use an image or network volume that has them.",
                         missing.join(", "),
-                        span(models_wait)
+                        span(wait)
                     ),
                 ));
             }
-            live.stop
-                .guard(async {
-                    tokio::time::sleep(self.config.poll).await;
-                    Ok(())
-                })
-                .await?;
+            self.pause(live).await?;
         }
+    }
+
+    async fn pause(&self, live: &Live) -> Result<()> {
+        live.stop
+            .guard(async {
+                tokio::time::sleep(self.config.poll).await;
+                Ok(())
+            })
+            .await
     }
 
     fn transfer_clock(&self) -> TransferClock {
@@ -387,7 +321,10 @@ impl Engine {
                 }
             };
             let save = self.save_as(ctx, out_dir)?;
-            let pod = self.journal.get(&ctx.id)?.pod.is_some_and(|p| p.owned);
+            let job = self.journal.get(&ctx.id)?;
+            let pod = job
+                .pod
+                .is_some_and(|p| p.owned || job.billed_from_ms.is_some());
             let download = stop.guard(server.download(prompt_id, &save, &progress));
             outputs = clock.bound("download of the result", pod, download).await?;
             self.journal.set_outputs(&ctx.id, &outputs)?;

@@ -240,7 +240,14 @@ impl Journal {
     /// cleared, its stage history is kept (a new `queued` row) and its requeue count goes up.
     /// Returns the new count.
     pub fn requeue(&self, job_id: &str) -> Result<u32> {
+        self.put_back(job_id, true)
+    }
+
+    /// As [`Journal::requeue`]; `counted` false for a render that never reached a pod's work
+    /// (its pod could not start, or the app closed while it was prepared locally).
+    pub(crate) fn put_back(&self, job_id: &str, counted: bool) -> Result<u32> {
         let now = now_ms();
+        let add = i64::from(counted);
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db_err)?;
         let n = tx
@@ -248,9 +255,9 @@ impl Journal {
                 "UPDATE jobs SET stage = 'queued', stage_started_ms = ?2, pod = NULL, pod_name = NULL,
                  pod_ended_ms = NULL, comfy_url = NULL, uploads = NULL, prompt_id = NULL,
                  outputs = '[]', error_code = NULL, error_message = NULL, cost_usd = NULL,
-                 billed_from_ms = NULL, requeues = requeues + 1
+                 billed_from_ms = NULL, requeues = requeues + ?3
                  WHERE id = ?1 AND stage NOT IN ('done','failed','cancelled','interrupted')",
-                params![job_id, now],
+                params![job_id, now, add],
             )
             .map_err(db_err)?;
         if n == 0 {

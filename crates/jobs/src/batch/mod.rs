@@ -2,6 +2,7 @@
 //! (warm or new) that runs renders back to back, two in flight. A lone render is a queue of one.
 //! See `crates/jobs/QUEUE.md` for the rules.
 
+mod acquire;
 mod api;
 mod control;
 mod cost;
@@ -114,4 +115,9 @@ impl Owner {
             Owner::Job(_) => None,
         }
     }
+}
+
+/// The same error again (errors carry their cause only once, for the log).
+pub(crate) fn copy_err(e: &studio_error::Error) -> studio_error::Error {
+    studio_error::Error::new(e.code().to_string(), e.message())
 }

@@ -178,8 +178,6 @@ impl Rig {
         let journal = Arc::new(Journal::open(&self.journal_path()).unwrap());
         let mut config = EngineConfig::new(self.dir.path().join("work"));
         config.poll = Duration::from_millis(25);
-        config.comfy_deadline = Duration::from_secs(5);
-        config.models_deadline = Duration::from_secs(5);
         config.own_server_deadline = Duration::from_secs(2);
         config.cost_tick = Duration::from_millis(50);
         config.pod_check = Duration::from_millis(200);
