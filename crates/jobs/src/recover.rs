@@ -79,7 +79,10 @@ impl Engine {
             let from = rec.stage;
             let id = rec.id.clone();
             // One job's panic leaves it for the next recovery, never the others unsettled.
-            let settled = catch_panic(self.settle(rec, cancel.clone(), events.clone())).await;
+            // Boxed: settling is a deep future, and every caller up to the app's start-up holds
+            // this one across awaits.
+            let settled =
+                catch_panic(Box::pin(self.settle(rec, cancel.clone(), events.clone()))).await;
             let job = self.journal.get(&id)?;
             out.push(Recovered {
                 job_id: id,
