@@ -142,19 +142,18 @@ impl Rig {
         self.engine_tuned(media, ClientConfig::fast(), |_| {})
     }
 
-    /// As [`Rig::engine`], with the test's ComfyUI client settings and engine timings.
-    pub fn engine_tuned(
-        &self,
-        media: Arc<dyn studio_jobs::MediaPrep>,
-        comfy: ClientConfig,
-        tune: impl FnOnce(&mut EngineConfig),
-    ) -> Engine {
-        let client = RunPodClient::with_policy(
+    /// The RunPod client the engines use, for tests that act on pods behind their back.
+    pub fn client(&self) -> RunPodClient {
+        RunPodClient::with_policy(
             self.runpod.api_url(),
             Sensitive::new(self.runpod.api_key().to_string()),
             RetryPolicy::fast(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The pod provider the engines use (same stand-in, same pods journal).
+    pub fn pods(&self) -> RunPodPods {
         let pods_journal = studio_pods::Journal::open(&self.journal_path()).unwrap();
         let lifecycle = LifecycleConfig {
             poll_interval: Duration::from_millis(25),
@@ -168,13 +167,39 @@ impl Rig {
             terminate_timeout: Duration::from_secs(5),
             ..LifecycleConfig::new(self.runpod.pod_url_template())
         };
-        let pods = RunPodPods::new(
-            client,
+        RunPodPods::new(
+            self.client(),
             Arc::new(Mutex::new(pods_journal)),
             lifecycle,
             PodSpec::default(),
             ClientConfig::fast(),
-        );
+        )
+    }
+
+    /// `n` renders of the rig's photo and dance on new pods.
+    pub fn batch(&self, n: usize, max_pods: u32) -> studio_jobs::BatchSpec {
+        studio_jobs::BatchSpec {
+            renders: (0..n).map(|_| self.new_pod()).collect(),
+            max_pods,
+            budget_usd: None,
+        }
+    }
+
+    /// A "video" that is not one: its render fails its checks.
+    pub fn corrupt_video(&self) -> PathBuf {
+        let path = self.dir.path().join("corrupt.mp4");
+        std::fs::write(&path, b"this is not a video, only its name says so").unwrap();
+        path
+    }
+
+    /// As [`Rig::engine`], with the test's ComfyUI client settings and engine timings.
+    pub fn engine_tuned(
+        &self,
+        media: Arc<dyn studio_jobs::MediaPrep>,
+        comfy: ClientConfig,
+        tune: impl FnOnce(&mut EngineConfig),
+    ) -> Engine {
+        let pods = self.pods();
         let journal = Arc::new(Journal::open(&self.journal_path()).unwrap());
         let mut config = EngineConfig::new(self.dir.path().join("work"));
         config.poll = Duration::from_millis(25);
