@@ -74,7 +74,12 @@ pub(crate) async fn resolve(studio: &Studio, settings: &Settings) -> Result<Mode
         demo,
         ctx,
         endpoints: studio.inner.endpoints.clone(),
-        key: studio_core::secrets::load_api_key()?,
+        // A keychain that cannot be read (a headless machine) means no key: renders on the
+        // user's own ComfyUI need none, and RunPod's say "no key" (RUNPOD_API_KEY works).
+        key: studio_core::secrets::load_api_key()
+            .inspect_err(|e| tracing::warn!("no RunPod key: {}", e.chain()))
+            .ok()
+            .flatten(),
         lock,
         install_id: install_id(studio),
     })
