@@ -1,6 +1,7 @@
 //! A render in its own process, for the SIGKILL test (`tests/sigkill.rs`): it prints every
 //! event as a JSON line and, at the stage named by `CRASH_CHILD_HANG_AT`, stops making progress
-//! so the test can kill it there with SIGKILL. Not shipped; `studio render` is the real front
+//! so the test can kill it there with SIGKILL. With `CRASH_CHILD_BATCH=n` it runs a batch of n
+//! copies instead (`tests/batch_crash.rs`). Not shipped; `studio render` is the real front
 //! end (the test can move to it once its pod path exists).
 #![allow(clippy::print_stdout)]
 
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use studio_error::{Error, Result, Sensitive};
-use studio_jobs::{EngineConfig, JobEvent, JobSpec, RunPodSetup};
+use studio_jobs::{BatchControl, BatchSpec, EngineConfig, JobEvent, JobSpec, RunPodSetup};
 use studio_pods::{Deadlines, LifecycleConfig, PodSpec};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -80,6 +81,26 @@ async fn run() -> Result<()> {
             }
         }
     });
+    // A batch of `CRASH_CHILD_BATCH` copies of the spec (one pod at a time), for the queue's
+    // crash test; its id is the first line printed.
+    if let Ok(n) = std::env::var("CRASH_CHILD_BATCH") {
+        let n: usize = n
+            .parse()
+            .map_err(|_| Error::new("child.env", "CRASH_CHILD_BATCH is not a number"))?;
+        let batch = engine.submit_batch(
+            &BatchSpec {
+                renders: vec![spec; n],
+                max_pods: 1,
+                budget_usd: None,
+            },
+            None,
+        )?;
+        println!("{}", serde_json::json!({ "batchId": batch.id }));
+        return engine
+            .run_batch(&batch.id, BatchControl::default(), sink)
+            .await
+            .map(|_| ());
+    }
     engine
         .render(&spec, None, CancellationToken::new(), sink)
         .await
