@@ -183,7 +183,11 @@ impl State {
             crate::jobs_cmd::dollars(line.cost)
         );
         if let Some(bar) = &line.bar {
-            bar.set_message(text);
+            if matches!(e, JobEvent::Finished { .. }) {
+                bar.finish_with_message(text);
+            } else {
+                bar.set_message(text);
+            }
         } else if !self.quiet {
             // Plain lines: one per stage, not per sampler step or byte.
             let key = format!("{}{}", line.stage, matches!(e, JobEvent::Finished { .. }));
