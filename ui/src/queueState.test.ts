@@ -42,7 +42,7 @@ describe("the queue's rows", () => {
     q = fold(q, { event: "lease", batchId: "b1", podId: "pod-1", gpuId: "A100", rateUsdPerHour: 1.6, state: "ready" });
     q = fold(q, { event: "batchCost", batchId: "b1", usd: 0.07, budgetUsd: 15 });
     const [first, second] = rows(q);
-    expect(first).toMatchObject({ jobId: "j1", video: "/in/a.mp4", stage: "generating", costUsd: 0.05, fraction: 0.25 });
+    expect(first).toMatchObject({ jobId: "j1", video: "/in/a.mp4", stage: "generating", costUsd: 0.05, fraction: 0.25, detail: "step 1 of 4" });
     expect(second).toMatchObject({ jobId: "j2", video: "/in/b.mp4", stage: "queued" });
     expect(q.costUsd).toBe(0.07);
     expect(counts(rows(q))).toEqual({ done: 0, failed: 0, cancelled: 0, running: 1, queued: 2 });

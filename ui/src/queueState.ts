@@ -36,6 +36,8 @@ export interface QueueRow {
   costUsd: number | null;
   /// 0..1 within the current stage, when known.
   fraction: number | null;
+  /// What the stage is at, in words ("step 2 of 4"), when known.
+  detail: string | null;
   outputs: string[];
   error: { code: string; message: string } | null;
 }
@@ -111,6 +113,15 @@ export function withQueue(q: QueueState, items: QueueItem[]): QueueState {
 
 const sum = (items: QueueItem[]) => items.reduce((t, i) => t + (i.costUsd ?? 0), 0);
 
+function detailOf(s: RenderState): string | null {
+  if (s.finished) return null;
+  if (s.stage === "generating" && s.sampling) return `step ${s.sampling.value} of ${s.sampling.max}`;
+  if (s.setup && ["startingPod", "installingSoftware", "downloadingModels", "waitingForComfy", "waitingForModels"].includes(s.stage)) {
+    return s.setup.message;
+  }
+  return null;
+}
+
 function fractionOf(s: RenderState): number | null {
   if (s.stage === "generating" && s.sampling) return s.sampling.value / Math.max(1, s.sampling.max);
   if (s.transfer?.total) return s.transfer.done / s.transfer.total;
@@ -128,6 +139,7 @@ export function rows(q: QueueState): QueueRow[] {
       stage: "queued",
       costUsd: null,
       fraction: null,
+      detail: null,
       outputs: [],
       error: null,
     }));
@@ -145,6 +157,7 @@ export function rows(q: QueueState): QueueRow[] {
       stage: useLive ? live.stage : i.stage,
       costUsd: useLive && (live.costUsd > 0 || i.costUsd == null) ? live.costUsd : i.costUsd,
       fraction: useLive && !live.finished ? fractionOf(live) : null,
+      detail: useLive ? detailOf(live) : null,
       outputs: useLive && live.finished ? live.outputs : i.outputs,
       error: useLive && live.finished ? live.error : i.error,
     };

@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { By, until } from "selenium-webdriver";
-import { artifacts, byTest, dropFiles, makeMedia, root, screenshot, startDriver, tempDir, textOf, videoPlays } from "../lib/harness.js";
+import { appPids, artifacts, byTest, dropFiles, makeMedia, root, screenshot, startDriver, tempDir, textOf, videoPlays } from "../lib/harness.js";
+import { startStandins } from "../lib/standins.js";
 
 const dataDir = tempDir("studio-e2e-batch-");
 const mediaDir = tempDir("studio-e2e-batch-media-");
 let host;
 let media;
+let standins;
 
 before(async () => {
   media = makeMedia(mediaDir);
@@ -36,6 +38,7 @@ before(async () => {
 
 after(async () => {
   await host?.stop();
+  standins?.stop();
 });
 
 /// The whole screen as a person sees it (Xvfb's root window), for the docs when `docName` is set.
@@ -46,6 +49,10 @@ function screenOf(name, docName) {
   execFileSync("import", ["-window", "root", "-crop", "1200x800+0+0", "+repage", file]);
   if (docName) execFileSync("cp", [file, join(root, "docs", docName)]);
 }
+
+/// Each queue row's stage, read in one go (rows are re-made as the queue changes).
+const stagesIn = (driver) =>
+  driver.executeScript(`return [...document.querySelectorAll('[data-testid="queue-row"]')].map((r) => r.dataset.stage);`);
 
 async function scrollTo(driver, id) {
   await driver.executeScript(`document.querySelector('[data-testid="${id}"]').scrollIntoView({ block: "start" });`);
@@ -86,8 +93,7 @@ test("one photo and three dances: one estimate, three renders in the queue, thre
     await yes.click();
 
     await driver.wait(until.elementLocated(byTest("queue-panel")), 10_000);
-    const stages = async () =>
-      Promise.all((await driver.findElements(byTest("queue-row"))).map((r) => r.getAttribute("data-stage")));
+    const stages = () => stagesIn(driver);
     await driver.wait(async () => (await stages()).includes("generating"), 120_000, "a render generates");
     assert.equal((await stages()).length, 3);
     assert.match(await textOf(driver, "queue-cost"), /simulated/);
@@ -124,5 +130,59 @@ test("one photo and three dances: one estimate, three renders in the queue, thre
     }
   } finally {
     await driver.quit();
+  }
+});
+
+test("a batch the app died in is offered on the next start, and Resume renders what was left", async () => {
+  const KEY = "rpa_E2E_BATCH_KEY_7788";
+  // Slow sampling so the kill lands while the first render generates.
+  standins = await startStandins({ key: KEY, stepMs: 1500 });
+  const dir = tempDir("studio-e2e-batch-resume-");
+  const real = await startDriver({ ...standins.env, STUDIO_DATA_DIR: dir, RUNPOD_API_KEY: KEY });
+  try {
+    const driver = await real.open();
+    await dropFiles(driver, [media.photo, ...media.dances]);
+    await textOf(driver, "estimate", 60_000);
+    await driver.findElement(byTest("render-button")).click();
+    await driver.findElement(byTest("render-confirm-yes")).click();
+    const stages = stagesIn;
+    await driver.wait(async () => (await stages(driver)).includes("generating"), 120_000, "the first render generates");
+    // The app and its crash guard die (as when the computer loses power).
+    for (const pid of [...appPids(dir, { guard: true }), ...appPids(dir)]) process.kill(pid, "SIGKILL");
+    await driver.quit().catch(() => undefined);
+
+    const again = await real.open();
+    try {
+      const resume = await again.wait(until.elementLocated(byTest("queue-resume")), 180_000, "Resume is offered");
+      await again.wait(until.elementIsVisible(resume), 5_000);
+      // The renders not yet begun when the app died wait in the queue (the next one may already
+      // have been uploaded to the pod: recovery settled that one with the first).
+      const before = await stages(again);
+      const waiting = before.filter((x) => x === "queued").length;
+      assert.ok(waiting >= 1 && before[2] === "queued", JSON.stringify(before));
+      assert.equal(await resume.getText(), `Resume ${waiting} ${waiting === 1 ? "render" : "renders"}`);
+      assert.match(await textOf(again, "queue-resume-note"), /Nothing was paid for them/);
+      await screenshot(again, "queue-resume");
+      screenOf("queue-resume-screen");
+      await resume.click();
+      await again.wait(
+        async () => {
+          const s = await stages(again);
+          return s.length === 3 && before.every((x, i) => x !== "queued" || s[i] === "done");
+        },
+        300_000,
+        "the renders left are done",
+      );
+      assert.equal((await again.findElements(byTest("queue-resume"))).length, 0);
+      // Results from before the restart play too.
+      await (await again.findElements(byTest("queue-play")))[0].click();
+      await videoPlays(again, "queue-video", { playing: true });
+      const billing = await standins.billing();
+      assert.equal(billing.billing, 0, `no pod is left billing: ${JSON.stringify(billing)}`);
+    } finally {
+      await again.quit();
+    }
+  } finally {
+    await real.stop();
   }
 });

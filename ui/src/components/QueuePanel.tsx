@@ -72,6 +72,7 @@ export function QueuePanel({ queue, onOpenGallery, children }: Props) {
               </div>
               <div className="muted small" data-testid="queue-stage">
                 {r.stage === "queued" ? "Waiting for a GPU" : STAGE_LABELS[r.stage]}
+                {r.detail && ` · ${r.detail}`}
               </div>
               {isActive(r.stage) && (
                 <div className="bar thin" aria-label="progress">
