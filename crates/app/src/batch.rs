@@ -109,6 +109,7 @@ impl Studio {
                 "Choose at least one photo and one dance video.",
             ));
         }
+        check_limits(&req)?;
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
         let max_pods = req.max_pods.unwrap_or(settings.max_pods).clamp(1, MAX_PODS);
@@ -357,6 +358,28 @@ impl Studio {
             sink(event);
         })
     }
+}
+
+/// The request's own pods at once and cap follow the rules of Settings' (refused, not
+/// quietly changed: `--pods 20` must not become 8 unnoticed).
+fn check_limits(req: &BatchRequest) -> Result<()> {
+    if let Some(n) = req.max_pods
+        && !(1..=MAX_PODS).contains(&n)
+    {
+        return Err(Error::new(
+            "jobs.bad_max_pods",
+            format!("Pods at once must be between 1 and {MAX_PODS}."),
+        ));
+    }
+    if let Some(b) = req.budget_usd
+        && !(b > 0.0 && b.is_finite())
+    {
+        return Err(Error::new(
+            "jobs.bad_budget",
+            "The batch's spending cap must be more than $0.",
+        ));
+    }
+    Ok(())
 }
 
 /// The request's cap, else Settings' cap per render for each render; renders on the user's own

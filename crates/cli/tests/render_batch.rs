@@ -152,6 +152,17 @@ async fn without_yes_nothing_is_rented_and_the_window_plans_the_same_estimate() 
         stderr.contains("Estimate: about $") && stderr.contains("--yes"),
         "{stderr}"
     );
+    // Limits out of range are refused, not quietly changed.
+    for (flag, value, code) in [
+        ("--pods", "9", "jobs.bad_max_pods"),
+        ("--budget", "0", "jobs.bad_budget"),
+    ] {
+        let mut bad = plain.clone();
+        bad.extend([flag, value, "--yes", "--json"]);
+        let out = rig.run(&bad).await;
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert_eq!(json(&out)["error"]["code"], code);
+    }
     assert_eq!(rig.pods_created(), 0, "no pod was created without --yes");
     assert!(rig.runpod.billing().is_empty());
     let jobs = json(&rig.run(&["jobs", "list", "--json"]).await);
