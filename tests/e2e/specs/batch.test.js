@@ -87,7 +87,7 @@ test("one photo and three dances: one estimate, three renders in the queue, thre
     assert.match(total, /^Total.*\$\d+\.\d\d$/);
     const yes = await driver.findElement(byTest("render-confirm-yes"));
     assert.equal(await yes.getText(), "Start 3 renders");
-    await scrollTo(driver, "render-confirm");
+    await scrollTo(driver, "render-setup");
     await screenshot(driver, "batch-confirm");
     screenOf("batch-confirm-screen", "screenshot-batch-confirm.png");
     await yes.click();

@@ -39,6 +39,16 @@ test("start a warm pod, see it billing, terminate it", async () => {
     await startWarmPod(driver);
     assert.match(await textOf(driver, "pod-status"), /RUNNING/);
     assert.match(await textOf(driver, "pod-cost"), /\$\d/);
+    // A pod you started stops by itself after Settings' idle minutes (10 by default) unused.
+    assert.equal(await textOf(driver, "pod-owner"), "started by you, free for renders");
+    const idle = await textOf(driver, "pod-idle-stop", 30_000);
+    assert.match(idle, /^stops at \d{1,2}:\d\d( [AP]M)? if unused$/);
+    const inTenMinutes = await driver.executeScript(
+      `const t = arguments[0];
+       return [9, 10, 11].some((m) => t.includes(new Date(Date.now() + m * 60000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));`,
+      idle,
+    );
+    assert.ok(inTenMinutes, `about ten minutes from now: ${idle}`);
     let billing = await standins.billing();
     assert.equal(billing.billing, 1, "the warm pod bills while it runs");
     await screenshot(driver, "pods");

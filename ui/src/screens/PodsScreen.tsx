@@ -97,7 +97,7 @@ export function PodsScreen() {
       </div>
       <p className="lead">
         A pod is a GPU computer rented from RunPod by the second. Renders start and end their own pods; a pod you start
-        here stays warm for several renders until you terminate it.
+        here stays warm for your next renders, and stops by itself once unused for the minutes set in Settings.
       </p>
       {starting && (
         <div className="panel" data-testid="pod-starting">
