@@ -9,10 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use studio_core::settings::{MAX_PODS, Settings};
 use studio_error::{Error, Result};
-use studio_jobs::{
-    BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, ErrorInfo, EventSink,
-    JobEvent, JobSpec, Stage,
-};
+use studio_jobs::{BatchEstimate, BatchOutcome, BatchSpec, ErrorInfo, EventSink, JobSpec, Stage};
 
 pub const NO_INPUTS: &str = "jobs.no_inputs";
 pub const NOT_RUNNING: &str = "jobs.not_running";
@@ -75,26 +72,6 @@ pub struct QueueItem {
     pub cost_usd: Option<f64>,
     pub outputs: Vec<PathBuf>,
     pub error: Option<ErrorInfo>,
-}
-
-/// A render of a batch this process runs, and how to stop it.
-pub(crate) struct Running {
-    pub batch_id: String,
-    pub control: BatchControl,
-}
-
-/// Unregisters the batch's renders however its run ends (error, cancelled future, panic).
-struct Registration<'a> {
-    studio: &'a Studio,
-    batch_id: String,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        self.studio
-            .lock_running()
-            .retain(|_, r| r.batch_id != self.batch_id);
-    }
 }
 
 impl Studio {
@@ -182,6 +159,7 @@ impl Studio {
 
     /// Submits the planned batch and runs it to its end; `on_batch_id` hears its id once it is
     /// journaled (and cancellable). Ok even when some renders failed: each has its result.
+    #[tracing::instrument(skip(self, sink, on_batch_id))]
     pub async fn start_batch(
         &self,
         plan_id: &str,
@@ -269,94 +247,6 @@ impl Studio {
             }
         }
         Ok(items)
-    }
-
-    /// A running render stops (its pod goes on with the rest of the batch); a queued one
-    /// leaves the queue, also in a batch that waits to be resumed.
-    pub fn cancel_render(&self, job_id: &str) -> Result<()> {
-        let control = self.lock_running().get(job_id).map(|r| r.control.clone());
-        match control {
-            Some(control) => {
-                control.cancel(job_id);
-                Ok(())
-            }
-            None => self.journal_now()?.remove_queued(job_id).map_err(|e| {
-                Error::new(NOT_RUNNING, "That render is not running any more.").with_source(e)
-            }),
-        }
-    }
-
-    /// Stops every render of the batch and ends its pods; a batch waiting to be resumed has its
-    /// queued renders removed.
-    pub fn cancel_batch(&self, batch_id: &str) -> Result<()> {
-        let control = self
-            .lock_running()
-            .values()
-            .find(|r| r.batch_id == batch_id)
-            .map(|r| r.control.clone());
-        if let Some(control) = control {
-            control.cancel_all();
-            return Ok(());
-        }
-        let journal = self.journal_now()?;
-        let mut removed = 0;
-        for job in journal.batch_jobs(batch_id)? {
-            if job.stage == Stage::Queued {
-                journal.remove_queued(&job.id)?;
-                removed += 1;
-            }
-        }
-        if removed == 0 {
-            return Err(Error::new(
-                NOT_RUNNING,
-                "That batch is not running and has no render waiting.",
-            ));
-        }
-        Ok(())
-    }
-
-    /// The job journal of the world Settings choose now (no network, no key).
-    fn journal_now(&self) -> Result<std::sync::Arc<studio_jobs::Journal>> {
-        let demo = self.is_demo(&self.settings()?);
-        Ok(crate::modes::context(self, demo)?.jobs.clone())
-    }
-
-    fn register(&self, record: &BatchRecord) -> (BatchControl, Registration<'_>) {
-        let control = BatchControl::default();
-        let mut running = self.lock_running();
-        for job_id in &record.job_ids {
-            running.insert(
-                job_id.clone(),
-                Running {
-                    batch_id: record.id.clone(),
-                    control: control.clone(),
-                },
-            );
-        }
-        let registration = Registration {
-            studio: self,
-            batch_id: record.id.clone(),
-        };
-        (control, registration)
-    }
-
-    /// `sink`, once each render that ends is forgotten (`running_jobs` counts what is left,
-    /// recovery may settle what this process no longer runs) and its results are granted to
-    /// the window (before it hears of the end, so a result plays at once).
-    fn unregistering(&self, sink: EventSink) -> EventSink {
-        let studio = self.clone();
-        std::sync::Arc::new(move |event: JobEvent| {
-            if let JobEvent::Finished {
-                job_id, outputs, ..
-            } = &event
-            {
-                studio.lock_running().remove(job_id);
-                for file in outputs {
-                    studio.grant_output(file);
-                }
-            }
-            sink(event);
-        })
     }
 }
 

@@ -14,6 +14,7 @@ mod modes;
 mod plan;
 pub mod pods_view;
 pub mod pose_preview;
+mod running;
 mod startup;
 mod warm;
 pub mod window;
@@ -73,7 +74,7 @@ struct Inner {
     force_demo: bool,
     demo: tokio::sync::OnceCell<Demo>,
     modes: Mutex<HashMap<bool, Arc<modes::ModeCtx>>>,
-    running: Mutex<HashMap<String, batch::Running>>,
+    running: Mutex<HashMap<String, running::Running>>,
     pose: pose_preview::PoseState,
     videos: MediaServer,
     startup: tokio::sync::OnceCell<Vec<Recovered>>,
@@ -155,15 +156,6 @@ impl Studio {
         modes::resolve(self, settings).await
     }
 
-    /// Cancels every running render (the window is closing, Ctrl-C).
-    pub fn cancel_all(&self) -> usize {
-        let running = self.lock_running();
-        for r in running.values() {
-            r.control.cancel_all();
-        }
-        running.len()
-    }
-
     /// Before the app quits: cancels renders (each tears its pod down), waits up to a minute
     /// for them, then terminates the pods this install started that are still live.
     pub async fn shut_down(&self) {
@@ -206,10 +198,6 @@ impl Studio {
         self.shut_down().await;
     }
 
-    pub fn running_jobs(&self) -> usize {
-        self.lock_running().len()
-    }
-
     pub async fn gallery(&self) -> Result<Vec<GalleryEntry>> {
         let settings = self.settings()?;
         self.mode(&settings).await?.jobs.gallery_list()
@@ -243,12 +231,5 @@ impl Studio {
         studio_runpod::RunPodClient::new(self.inner.endpoints.runpod_api_url.clone(), key.clone())?
             .validate_key()
             .await
-    }
-
-    /// Renders of the batches this process runs, by job id.
-    pub(crate) fn lock_running(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, batch::Running>> {
-        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
