@@ -72,6 +72,15 @@ async fn a_signal_cancels_the_batch_and_terminates_its_pod_before_exit() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("Cancelling"), "{signal}: {stderr}");
+        // Without a terminal: plain lines, one per render and stage, ending cancelled.
+        for render in ["[1/2] ana.png x salsa.mp4", "[2/2] ana.png x tango.mp4"] {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.starts_with(render) && l.contains("cancelled")),
+                "{signal}: {render}: {stderr}"
+            );
+        }
         let jobs = jobs(&rig).await;
         assert_eq!(jobs.len(), 2);
         for job in &jobs {
