@@ -1,11 +1,17 @@
 //! The queue's public entry points on [`Engine`].
 
-use super::{BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec};
-use crate::engine::Engine;
+use super::scheduler::Queue;
+use super::{
+    BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, Owner, RenderResult,
+};
+use crate::engine::{Engine, JobOutcome};
 use crate::estimate::{ColdStart, estimate};
-use crate::events::EventSink;
+use crate::events::{EventSink, JobEvent};
+use crate::record::JobRecord;
 use crate::spec::JobSpec;
+use crate::stage::Stage;
 use studio_error::{Error, Result, codes};
+use tokio_util::sync::CancellationToken;
 
 impl Engine {
     /// Per-render estimates without a cold start, plus the cold start of each pod the batch
@@ -80,7 +86,40 @@ impl Engine {
         control: BatchControl,
         events: EventSink,
     ) -> Result<BatchOutcome> {
-        self.run_queue(batch_id, control, events).await
+        let batch = self.journal.batch(batch_id)?;
+        let jobs = self.journal.batch_jobs(batch_id)?;
+        let owner = Owner::Batch(batch_id.to_string());
+        let q = Queue::new(
+            self,
+            owner,
+            control,
+            events,
+            batch.budget_usd,
+            batch.max_pods,
+        );
+        q.emit(JobEvent::BatchStarted {
+            batch_id: batch_id.to_string(),
+            job_ids: batch.job_ids.clone(),
+        });
+        let queued = jobs.into_iter().filter(|j| j.stage == Stage::Queued);
+        q.drive(queued.collect()).await;
+        let jobs = self.journal.batch_jobs(batch_id)?;
+        let cost = q.billed();
+        let finished = jobs.iter().all(|j| j.stage.is_terminal());
+        self.journal.set_batch_cost(batch_id, cost, finished)?;
+        let count = |s: Stage| jobs.iter().filter(|j| j.stage == s).count() as u32;
+        q.emit(JobEvent::BatchFinished {
+            batch_id: batch_id.to_string(),
+            done: count(Stage::Done),
+            failed: count(Stage::Failed) + count(Stage::Interrupted),
+            cancelled: count(Stage::Cancelled),
+            cost_usd: cost,
+        });
+        tracing::info!(batch = batch_id, cost, finished, "batch ended");
+        Ok(BatchOutcome {
+            batch: self.journal.batch(batch_id)?,
+            renders: jobs.iter().map(RenderResult::of).collect(),
+        })
     }
 
     pub fn batch(&self, id: &str) -> Result<BatchRecord> {
@@ -95,5 +134,37 @@ impl Engine {
     /// A render still `queued` leaves the queue as cancelled.
     pub fn remove_queued(&self, job_id: &str) -> Result<()> {
         self.journal.remove_queued(job_id)
+    }
+
+    /// A render alone: a queue of one with its own budget, on one lease.
+    pub(crate) async fn run_alone(
+        &self,
+        rec: JobRecord,
+        cancel: CancellationToken,
+        events: EventSink,
+    ) -> Result<JobOutcome> {
+        let id = rec.id.clone();
+        let budget = rec.spec.budget_usd;
+        let control = BatchControl::from_token(cancel);
+        let q = Queue::new(self, Owner::Job(id.clone()), control, events, budget, 1);
+        q.drive(vec![rec]).await;
+        let (outcome, teardown) = {
+            let mut st = q.lock();
+            (st.outcomes.remove(&id), st.teardown_error.take())
+        };
+        let outcome = outcome.unwrap_or_else(|| {
+            Err(Error::internal(
+                "the render ended without a result; see the log",
+            ))
+        })?;
+        if let Some(e) = teardown {
+            return Err(e);
+        }
+        // The lease ended after the render: the journal now says when its pod went.
+        let job = self.journal.get(&id)?;
+        Ok(JobOutcome {
+            job,
+            entry: outcome.entry,
+        })
     }
 }

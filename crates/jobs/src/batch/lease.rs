@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use studio_error::{Error, Result};
+use tracing::Instrument;
 
 /// What a lease holds once it has a server: the pod's row (none for the user's own ComfyUI)
 /// and ComfyUI's address.
@@ -218,7 +219,9 @@ impl Queue<'_> {
                     continue;
                 }
                 queued = Arc::new(AtomicBool::new(false));
-                running.push(Box::pin(self.render_on(lease, hold, r, queued.clone())));
+                let span = tracing::info_span!("render", job = %r.id());
+                let run = self.render_on(lease, hold, r, queued.clone());
+                running.push(Box::pin(run.instrument(span)));
                 continue;
             }
             if let Some(r) = next.take() {

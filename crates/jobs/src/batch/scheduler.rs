@@ -4,7 +4,7 @@
 
 use super::lease::LeaseLive;
 use super::render::Render;
-use super::{BatchControl, BatchOutcome, Owner, RenderResult, copy_err};
+use super::{BatchControl, Owner, copy_err};
 use crate::ctx::Ctx;
 use crate::engine::{Engine, JobOutcome, Live};
 use crate::events::{EventSink, JobEvent};
@@ -22,6 +22,7 @@ use std::time::Duration;
 use studio_error::{Error, Result};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub(crate) type Chore<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
@@ -60,84 +61,8 @@ pub(crate) struct QState {
     pub teardown_error: Option<Error>,
 }
 
-impl Engine {
-    pub(crate) async fn run_queue(
-        &self,
-        batch_id: &str,
-        control: BatchControl,
-        events: EventSink,
-    ) -> Result<BatchOutcome> {
-        let batch = self.journal.batch(batch_id)?;
-        let jobs = self.journal.batch_jobs(batch_id)?;
-        let owner = Owner::Batch(batch_id.to_string());
-        let q = Queue::new(
-            self,
-            owner,
-            control,
-            events,
-            batch.budget_usd,
-            batch.max_pods,
-        );
-        q.emit(JobEvent::BatchStarted {
-            batch_id: batch_id.to_string(),
-            job_ids: batch.job_ids.clone(),
-        });
-        let queued = jobs.into_iter().filter(|j| j.stage == Stage::Queued);
-        q.drive(queued.collect()).await;
-        let jobs = self.journal.batch_jobs(batch_id)?;
-        let cost = q.billed();
-        let finished = jobs.iter().all(|j| j.stage.is_terminal());
-        self.journal.set_batch_cost(batch_id, cost, finished)?;
-        let count = |s: Stage| jobs.iter().filter(|j| j.stage == s).count() as u32;
-        q.emit(JobEvent::BatchFinished {
-            batch_id: batch_id.to_string(),
-            done: count(Stage::Done),
-            failed: count(Stage::Failed) + count(Stage::Interrupted),
-            cancelled: count(Stage::Cancelled),
-            cost_usd: cost,
-        });
-        tracing::info!(batch = batch_id, cost, finished, "batch ended");
-        Ok(BatchOutcome {
-            batch: self.journal.batch(batch_id)?,
-            renders: jobs.iter().map(RenderResult::of).collect(),
-        })
-    }
-
-    /// A render alone: a queue of one with its own budget, on one lease.
-    pub(crate) async fn run_alone(
-        &self,
-        rec: JobRecord,
-        cancel: CancellationToken,
-        events: EventSink,
-    ) -> Result<JobOutcome> {
-        let id = rec.id.clone();
-        let budget = rec.spec.budget_usd;
-        let control = BatchControl::from_token(cancel);
-        let q = Queue::new(self, Owner::Job(id.clone()), control, events, budget, 1);
-        q.drive(vec![rec]).await;
-        let (outcome, teardown) = {
-            let mut st = q.lock();
-            (st.outcomes.remove(&id), st.teardown_error.take())
-        };
-        let outcome = outcome.unwrap_or_else(|| {
-            Err(Error::internal(
-                "the render ended without a result; see the log",
-            ))
-        })?;
-        if let Some(e) = teardown {
-            return Err(e);
-        }
-        // The lease ended after the render: the journal now says when its pod went.
-        let job = self.journal.get(&id)?;
-        Ok(JobOutcome {
-            job,
-            entry: outcome.entry,
-        })
-    }
-}
-
 impl<'e> Queue<'e> {
-    fn new(
+    pub fn new(
         engine: &'e Engine,
         owner: Owner,
         control: BatchControl,
@@ -192,7 +117,7 @@ impl<'e> Queue<'e> {
     }
 
     /// Runs the queue until every render taken on has ended and every lease is over.
-    async fn drive(&self, jobs: Vec<JobRecord>) {
+    pub async fn drive(&self, jobs: Vec<JobRecord>) {
         {
             let mut st = self.lock();
             st.to_prepare.extend(jobs);
@@ -222,10 +147,12 @@ impl<'e> Queue<'e> {
             woken.as_mut().enable();
             self.sweep(&mut chores);
             if let Some(job) = self.next_to_prepare() {
-                chores.push(Box::pin(self.prepare_one(job)));
+                let span = tracing::info_span!("prepare", job = %job.id);
+                chores.push(Box::pin(self.prepare_one(job).instrument(span)));
             }
             while let Some(display) = self.next_lease() {
-                leases.push(Box::pin(self.lease(display)));
+                let span = tracing::info_span!("lease", owner = %self.owner.label());
+                leases.push(Box::pin(self.lease(display).instrument(span)));
             }
             if chores.is_empty() && leases.is_empty() && self.idle() {
                 return Ok(());
