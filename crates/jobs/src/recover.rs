@@ -104,6 +104,11 @@ impl Engine {
                 tracing::warn!("no RunPod key: open leases are ended at the next start with one")
             }
         }
+        for batch in owners.iter().filter_map(|o| o.strip_prefix("batch:")) {
+            if let Err(e) = self.close_batch(batch) {
+                tracing::warn!(batch, error = %e.chain(), "batch cost not recorded");
+            }
+        }
         Ok(out)
     }
 

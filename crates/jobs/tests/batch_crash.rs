@@ -112,7 +112,12 @@ async fn sigkill_mid_batch_then_recover_and_resume_finishes_every_render() {
             "nothing paid for {id}"
         );
     }
-    assert!(engine.batch(&batch_id).unwrap().finished_ms.is_none());
+    let paused = engine.batch(&batch_id).unwrap();
+    assert!(paused.finished_ms.is_none());
+    assert!(
+        paused.cost_usd.is_some_and(|c| c > 0.0),
+        "what the first pod cost is recorded"
+    );
 
     let out = engine
         .run_batch(&batch_id, BatchControl::default(), no_events())

@@ -103,10 +103,8 @@ impl Engine {
         });
         let queued = jobs.into_iter().filter(|j| j.stage == Stage::Queued);
         q.drive(queued.collect()).await;
+        let (cost, finished) = self.close_batch(batch_id)?;
         let jobs = self.journal.batch_jobs(batch_id)?;
-        let cost = q.billed();
-        let finished = jobs.iter().all(|j| j.stage.is_terminal());
-        self.journal.set_batch_cost(batch_id, cost, finished)?;
         let count = |s: Stage| jobs.iter().filter(|j| j.stage == s).count() as u32;
         q.emit(JobEvent::BatchFinished {
             batch_id: batch_id.to_string(),

@@ -70,6 +70,25 @@ impl Queue<'_> {
 }
 
 impl Engine {
+    /// Writes what the batch's leases billed (every run of it) and marks it finished once all
+    /// its renders ended. Returns the cost and whether it finished.
+    pub(crate) fn close_batch(&self, batch_id: &str) -> Result<(f64, bool)> {
+        let now = now_ms();
+        let cost = self
+            .journal
+            .leases_of_owner(&format!("batch:{batch_id}"))?
+            .iter()
+            .map(|l| l.billed_usd(now))
+            .sum();
+        let finished = self
+            .journal
+            .batch_jobs(batch_id)?
+            .iter()
+            .all(|j| j.stage.is_terminal());
+        self.journal.set_batch_cost(batch_id, cost, finished)?;
+        Ok((cost, finished))
+    }
+
     /// Ends the lease's pod: a new one is terminated and confirmed gone, a warm one is handed
     /// back to the user (owner cleared, its idle clock restarts). The lease row ends only
     /// once that is done, so a failure leaves it for recovery.
