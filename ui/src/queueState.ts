@@ -116,7 +116,8 @@ const sum = (items: QueueItem[]) => items.reduce((t, i) => t + (i.costUsd ?? 0),
 function detailOf(s: RenderState): string | null {
   if (s.finished) return null;
   if (s.stage === "generating" && s.sampling) return `step ${s.sampling.value} of ${s.sampling.max}`;
-  if (s.setup && ["startingPod", "installingSoftware", "downloadingModels", "waitingForComfy", "waitingForModels"].includes(s.stage)) {
+  // The pod's own words where they add to the stage's name (what it installs, how far the models are).
+  if (s.setup && ["installingSoftware", "downloadingModels"].includes(s.stage)) {
     return s.setup.message;
   }
   return null;

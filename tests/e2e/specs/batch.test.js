@@ -62,6 +62,16 @@ async function scrollTo(driver, id) {
 test("one photo and three dances: one estimate, three renders in the queue, three videos in the gallery", async () => {
   const driver = await host.open();
   try {
+    // Two pods at once, set where a creator sets it.
+    await driver.findElement(byTest("nav-settings")).click();
+    const pods = await driver.wait(until.elementLocated(byTest("max-pods")), 10_000);
+    assert.equal(await pods.getAttribute("value"), "1", "one pod at once by default");
+    await pods.clear();
+    await pods.sendKeys("2");
+    await driver.findElement(byTest("settings-save")).click();
+    await textOf(driver, "settings-saved");
+    await driver.findElement(byTest("nav-create")).click();
+
     await dropFiles(driver, [media.photo, ...media.dances]);
     assert.match(await textOf(driver, "batch-count", 30_000), /1 photo × 3 dances = 3 renders/);
     assert.equal((await driver.findElements(byTest("video-item"))).length, 3);
@@ -82,7 +92,8 @@ test("one photo and three dances: one estimate, three renders in the queue, thre
       assert.ok(Number(frames) > 1, `frames: ${frames}`);
       assert.match(price, /^\$\d+\.\d+$/);
     }
-    assert.match(await textOf(driver, "batch-cold-start"), /^Starting 1 GPU .*\$\d+\.\d+$/);
+    assert.match(await textOf(driver, "batch-cold-start"), /^Starting 2 GPUs .*\$\d+\.\d+$/);
+    assert.match(await textOf(driver, "batch-terms"), /Up to 2 GPUs at once .* this batch uses 2\./);
     const total = await textOf(driver, "batch-total");
     assert.match(total, /^Total.*\$\d+\.\d\d$/);
     const yes = await driver.findElement(byTest("render-confirm-yes"));
@@ -94,6 +105,7 @@ test("one photo and three dances: one estimate, three renders in the queue, thre
 
     await driver.wait(until.elementLocated(byTest("queue-panel")), 10_000);
     const stages = () => stagesIn(driver);
+    await driver.wait(async () => /2 GPUs working/.test(await textOf(driver, "queue-summary")), 120_000, "two leases hold a pod each");
     await driver.wait(async () => (await stages()).includes("generating"), 120_000, "a render generates");
     assert.equal((await stages()).length, 3);
     assert.match(await textOf(driver, "queue-cost"), /simulated/);

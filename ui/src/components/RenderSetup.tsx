@@ -134,9 +134,8 @@ export function RenderSetup({ photos, videos, initial, onStart, onOpenSettings, 
       {plan && !single && (
         <p className="estimate" data-testid="estimate">
           {plan.demo && <span className="demo-tag">Demo: nothing is billed. </span>}
-          <span data-testid="estimate-count">{batchSummary(photos.length, videos.length)}</span> on {plan.targetLabel},{" "}
-          {plan.estimate.pods === 1 ? "one after another" : `${plan.estimate.pods} at a time`}: about {formatDuration(plan.estimate.wallSecs)} to
-          the last video, estimated{" "}
+          <span data-testid="estimate-count">{batchSummary(photos.length, videos.length)}</span> on {plan.targetLabel}: about{" "}
+          {formatDuration(plan.estimate.wallSecs)} to the last video, estimated{" "}
           <strong>{formatUsd(plan.estimate.totalUsd)}</strong> in all.
         </p>
       )}
