@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Rig, json, rig_with};
+use common::{Rig, json, rig_on, rig_with};
+use standin_runpod::Timings;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -91,11 +92,28 @@ async fn a_signal_cancels_the_batch_and_terminates_its_pod_before_exit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_a_kill_stopped_is_resumed_by_jobs_resume() {
-    let rig = rig_with(Duration::from_millis(500)).await;
+    // A pod that takes a few seconds to boot: the kill lands while the lease's pod starts and
+    // the second render still waits for it.
+    let boot = Timings {
+        provisioning: Duration::from_secs(2),
+        starting: Duration::from_secs(2),
+        runtime_null: Duration::from_secs(1),
+        comfy_ready: Duration::from_secs(1),
+    };
+    let rig = rig_on(Duration::from_millis(500), boot).await;
     let args = one_photo_two_dances(&rig);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = rig.studio(&args).spawn().unwrap();
-    until("the batch's pod bills", || rig.runpod.pods_billing() == 1).await;
+    // Killed once the lease's pod is journaled (RunPod accepted it): from there on recovery
+    // must end it.
+    let end = Instant::now() + Duration::from_secs(60);
+    while !jobs(&rig).await.iter().any(|j| !j["pod"].is_null()) {
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for the lease's pod"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     assert_eq!(rig.runpod.pods_billing(), 1, "nothing ran after the kill");
@@ -103,14 +121,21 @@ async fn a_batch_a_kill_stopped_is_resumed_by_jobs_resume() {
     let before = jobs(&rig).await;
     let batch = before[0]["batchId"].as_str().unwrap().to_string();
     assert!(before.iter().all(|j| j["batchId"] == batch.as_str()));
-    // Renders that had no pod yet (queued, or their local checks done): nothing was paid for
-    // them, and recovery puts them back in the queue.
+    // Renders still waiting for a pod (queued, or their local work done): nothing was paid for
+    // them, and recovery puts them back in the queue. One starting its pod is settled instead.
     let waiting: Vec<String> = before
         .iter()
-        .filter(|j| j["pod"].is_null())
+        .filter(|j| {
+            j["pod"].is_null()
+                && ["queued", "checkingInputs", "normalising"]
+                    .contains(&j["stage"].as_str().unwrap())
+        })
         .map(|j| j["id"].as_str().unwrap().to_string())
         .collect();
-    assert!(!waiting.is_empty(), "a render had no pod yet: {before:#?}");
+    assert!(
+        !waiting.is_empty(),
+        "a render was still waiting for a pod: {before:#?}"
+    );
 
     let out = tokio::time::timeout(
         Duration::from_secs(300),
@@ -141,6 +166,9 @@ async fn a_batch_a_kill_stopped_is_resumed_by_jobs_resume() {
     assert_eq!(
         rig.runpod.pods_billing(),
         0,
-        "the killed run's pod was settled too"
+        "the killed run's pod was settled too: {:#?}\n{}\n{:#?}",
+        rig.runpod.billing(),
+        String::from_utf8_lossy(&out.stderr),
+        before
     );
 }

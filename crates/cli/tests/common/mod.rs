@@ -25,6 +25,11 @@ pub async fn rig() -> Rig {
 
 /// As [`rig`], with this long a sampling step on the stand-in ComfyUI (each render has 2).
 pub async fn rig_with(step_delay: Duration) -> Rig {
+    rig_on(step_delay, Timings::fast()).await
+}
+
+/// As [`rig_with`], with the stand-in RunPod's pod start-up timings.
+pub async fn rig_on(step_delay: Duration, timings: Timings) -> Rig {
     let comfy = StandinComfy::start(StandinConfig {
         steps: Some(2),
         step_delay,
@@ -35,7 +40,7 @@ pub async fn rig_with(step_delay: Duration) -> Rig {
     let upstream = url::Url::parse(comfy.url()).unwrap();
     let runpod = StandIn::start(StandInConfig {
         upstream: Some(Arc::new(move |_pod: &str| Some(upstream.clone()))),
-        timings: Timings::fast(),
+        timings,
         ..StandInConfig::default()
     })
     .await
