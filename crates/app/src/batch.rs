@@ -5,7 +5,7 @@
 use crate::Studio;
 use crate::plan::RenderOptions;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use studio_core::settings::{MAX_PODS, Settings};
 use studio_error::{Error, Result};
@@ -183,27 +183,35 @@ impl Studio {
         };
         let record = engine.submit_batch(&spec, Some(&plan.estimate))?;
         tracing::info!(batch = %record.id, renders = record.job_ids.len(), "batch submitted");
-        let (control, _registered) = self.register(&record);
+        let (control, _registered) = self.register(&record)?;
         on_batch_id(&record.id);
         engine
             .run_batch(&record.id, control, self.unregistering(sink))
             .await
     }
 
-    /// Runs what is left of a batch (renders still queued after a restart or a crash).
+    /// Runs what is left of a batch (renders still queued after a restart or a crash). Its
+    /// renders a crash left mid-flight are settled first (resumed or ended, with their pods),
+    /// under the recovery lock, so a resume never races the start-up recovery.
     #[tracing::instrument(skip(self, sink))]
     pub async fn resume_batch(&self, batch_id: &str, sink: EventSink) -> Result<BatchOutcome> {
-        if self.lock_running().values().any(|r| r.batch_id == batch_id) {
-            return Err(Error::new(
-                BATCH_RUNNING,
-                "That batch is already running; its renders are in the queue.",
-            ));
-        }
+        self.refuse_if_running(batch_id)?;
         let settings = self.settings()?;
         let mode = self.mode(&settings).await?;
         let engine = mode.engine(&settings)?;
+        let unfinished: HashSet<String> = mode
+            .jobs
+            .batch_jobs(batch_id)?
+            .into_iter()
+            .filter(|j| !j.stage.is_terminal())
+            .map(|j| j.id)
+            .collect();
+        if !unfinished.is_empty() {
+            self.recover_only(studio_jobs::no_events(), false, Some(&unfinished))
+                .await?;
+        }
         let record = engine.batch(batch_id)?;
-        let (control, _registered) = self.register(&record);
+        let (control, _registered) = self.register(&record)?;
         engine
             .run_batch(&record.id, control, self.unregistering(sink))
             .await

@@ -3,7 +3,7 @@
 //! recovery count as ours.
 
 use crate::Studio;
-use crate::batch::NOT_RUNNING;
+use crate::batch::{BATCH_RUNNING, NOT_RUNNING};
 use std::collections::HashMap;
 use studio_error::{Error, Result};
 use studio_jobs::{BatchControl, BatchRecord, EventSink, JobEvent, Stage};
@@ -101,9 +101,19 @@ impl Studio {
         Ok(crate::modes::context(self, demo)?.jobs.clone())
     }
 
-    pub(crate) fn register(&self, record: &BatchRecord) -> (BatchControl, Registration<'_>) {
+    /// Refused while the batch runs here: a batch runs in one place at a time.
+    pub(crate) fn refuse_if_running(&self, batch_id: &str) -> Result<()> {
+        refuse(&self.lock_running(), batch_id)
+    }
+
+    /// Registers the batch's renders, checked and done under one lock.
+    pub(crate) fn register(
+        &self,
+        record: &BatchRecord,
+    ) -> Result<(BatchControl, Registration<'_>)> {
         let control = BatchControl::default();
         let mut running = self.lock_running();
+        refuse(&running, &record.id)?;
         for job_id in &record.job_ids {
             running.insert(
                 job_id.clone(),
@@ -117,7 +127,7 @@ impl Studio {
             studio: self,
             batch_id: record.id.clone(),
         };
-        (control, registration)
+        Ok((control, registration))
     }
 
     /// `sink`, once each render that ends is forgotten (`running_jobs` counts what is left,
@@ -138,4 +148,14 @@ impl Studio {
             sink(event);
         })
     }
+}
+
+fn refuse(running: &HashMap<String, Running>, batch_id: &str) -> Result<()> {
+    if running.values().any(|r| r.batch_id == batch_id) {
+        return Err(Error::new(
+            BATCH_RUNNING,
+            "That batch is already running; its renders are in the queue.",
+        ));
+    }
+    Ok(())
 }

@@ -153,8 +153,6 @@ async fn recover(json: bool) -> ExitCode {
 async fn resume(batch_id: &str, json: bool) -> Result<ExitCode> {
     let _lock = crate::data_lock::lock_data_folder("studio jobs resume")?;
     let studio = crate::studio()?;
-    // Renders a crash left mid-flight are settled first, as the app does at start-up.
-    studio.recover(no_events()).await?;
     let labels = studio
         .queue()
         .await?
