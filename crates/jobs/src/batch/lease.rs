@@ -51,6 +51,8 @@ impl LeaseRow {
 /// A lease as the scheduler and the meter see it while it runs.
 pub(crate) struct LeaseLive {
     pub target: Target,
+    /// Its pod vanished: nothing new starts on it, and it ends once its renders returned.
+    vanished: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -67,12 +69,17 @@ impl LeaseLive {
     pub fn new(target: Target) -> Self {
         Self {
             target,
+            vanished: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 row: None,
                 last_end_ms: now_ms(),
                 heads: VecDeque::new(),
             }),
         }
+    }
+
+    pub fn vanished(&self) -> bool {
+        self.vanished.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -142,7 +149,7 @@ impl LeaseLive {
     }
 }
 
-type Running<'a> = Pin<Box<dyn Future<Output = (Render, Result<Vec<PathBuf>>)> + Send + 'a>>;
+type Running<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 impl Queue<'_> {
     /// A lease from its first render to its pod's end. Never fails: what goes wrong ends up
@@ -201,16 +208,16 @@ impl Queue<'_> {
     ) -> Result<()> {
         let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
         let mut queued = Arc::new(AtomicBool::new(true));
-        let mut vanished = false;
-        let check_every = self.engine.config.pod_check.max(Duration::from_millis(10));
-        let mut next_check = tokio::time::Instant::now() + check_every;
+        let watch = self.watch_pod(lease, hold);
+        tokio::pin!(watch);
+        let mut watching = hold.row.is_some();
         loop {
             let woken = self.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             let room = running.len() < 2 && queued.load(Ordering::SeqCst);
             if room
-                && !vanished
+                && !lease.vanished()
                 && !self.halt.is_cancelled()
                 && let Some(r) = next.take().or_else(|| self.take_ready(&lease.target))
             {
@@ -220,7 +227,7 @@ impl Queue<'_> {
                 }
                 queued = Arc::new(AtomicBool::new(false));
                 let span = tracing::info_span!("render", job = %r.id());
-                let run = self.render_on(lease, hold, r, queued.clone());
+                let run = self.run_one(lease, hold, r, queued.clone());
                 running.push(Box::pin(run.instrument(span)));
                 continue;
             }
@@ -229,26 +236,35 @@ impl Queue<'_> {
                 let e = self.halted().unwrap_or_else(crate::ctx::cancelled);
                 self.done_on_lease(lease, r, Err(e)).await;
             }
-            if running.is_empty() && (vanished || !self.more_may_come(&lease.target)) {
+            if running.is_empty() && (lease.vanished() || !self.more_may_come(&lease.target)) {
                 return Ok(());
             }
             tokio::select! {
-                Some((r, result)) = running.next(), if !running.is_empty() => {
-                    if result.is_err() && !vanished && hold.row.is_some() && self.pod_gone(hold).await {
-                        vanished = true;
-                        self.stop_lease_renders(lease, hold);
-                    }
-                    self.render_ended(lease, r, result, vanished).await;
-                }
-                _ = tokio::time::sleep_until(next_check), if hold.row.is_some() && !vanished => {
-                    next_check = tokio::time::Instant::now() + check_every;
-                    if self.pod_gone(hold).await {
-                        vanished = true;
-                        self.stop_lease_renders(lease, hold);
-                    }
-                }
+                Some(()) = running.next(), if !running.is_empty() => {}
+                () = &mut watch, if watching => watching = false,
                 _ = &mut woken => {}
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
+    /// One render on the lease, then its end: finished, or put back when its pod vanished.
+    /// Each runs on its own, so one render's download and finish never hold up the other's.
+    async fn run_one(&self, lease: &LeaseLive, hold: &Hold, r: Render, queued: Arc<AtomicBool>) {
+        let (r, result) = self.render_on(lease, hold, r, queued).await;
+        if result.is_err() && !lease.vanished() && hold.row.is_some() && self.pod_gone(hold).await {
+            self.mark_vanished(lease, hold);
+        }
+        self.render_ended(lease, r, result, lease.vanished()).await;
+    }
+
+    /// Checks the lease's pod every `pod_check`; returns once it vanished.
+    async fn watch_pod(&self, lease: &LeaseLive, hold: &Hold) {
+        let every = self.engine.config.pod_check.max(Duration::from_millis(10));
+        while !lease.vanished() {
+            tokio::time::sleep(every).await;
+            if self.pod_gone(hold).await {
+                self.mark_vanished(lease, hold);
             }
         }
     }
@@ -263,7 +279,11 @@ impl Queue<'_> {
         )
     }
 
-    fn stop_lease_renders(&self, lease: &LeaseLive, hold: &Hold) {
+    fn mark_vanished(&self, lease: &LeaseLive, hold: &Hold) {
+        if lease.vanished.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.notify();
         let pod = hold.row.as_ref().map_or("", |r| r.pod_id.as_str());
         tracing::warn!(pod, "the lease's pod vanished");
         let st = self.lock();
