@@ -96,3 +96,50 @@ async fn cancel_all_ends_every_render_and_every_pod() {
     assert_eq!(rig.runpod.pods_billing(), 0, "{:?}", rig.runpod.billing());
     assert!(out.batch.finished_ms.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_task_is_aborted_leaves_no_pod_billing() {
+    let rig = rig(200, Duration::from_millis(30)).await;
+    let engine = rig.engine();
+    let batch = engine.submit_batch(&rig.batch(2, 1), None).unwrap();
+    let (tx, generating) = tokio::sync::oneshot::channel::<()>();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let sink = Recorder::default().sink_with(move |e| {
+        if matches!(e, JobEvent::Sampling { .. })
+            && let Some(tx) = tx.lock().unwrap().take()
+        {
+            let _ = tx.send(());
+        }
+    });
+    let runner = engine.clone();
+    let id = batch.id.clone();
+    let task =
+        tokio::spawn(async move { runner.run_batch(&id, BatchControl::default(), sink).await });
+    generating.await.unwrap();
+    assert_eq!(rig.runpod.pods_billing(), 1);
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    let mut billing = rig.runpod.pods_billing();
+    for _ in 0..100 {
+        if billing == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        billing = rig.runpod.pods_billing();
+    }
+    assert_eq!(billing, 0, "the dropped queue's pod was terminated");
+    // Its renders are left for recovery, which settles them without a pod.
+    let settled = engine
+        .recover(
+            tokio_util::sync::CancellationToken::new(),
+            studio_jobs::no_events(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        settled
+            .iter()
+            .all(|r| r.to.is_terminal() || r.to == Stage::Queued),
+        "{settled:?}"
+    );
+}

@@ -122,6 +122,7 @@ impl<'e> Queue<'e> {
             let mut st = self.lock();
             st.to_prepare.extend(jobs);
         }
+        let mut dropped = EndLeasesOnDrop(Some((self.engine.clone(), self.owner.label())));
         let result = catch_panic(self.schedule()).await;
         if let Err(e) = &result {
             tracing::error!(owner = %self.owner.label(), error = %e.chain(), "the queue stopped");
@@ -132,6 +133,7 @@ impl<'e> Queue<'e> {
         if let Err(e) = self.engine.end_open_leases(Some(&mine)).await {
             self.lock().teardown_error.get_or_insert(e);
         }
+        dropped.0 = None;
         self.settle_leftovers(result.err()).await;
     }
 
@@ -354,5 +356,32 @@ impl<'e> Queue<'e> {
             let r = Render::new(ctx, live, spec, Default::default());
             self.finish_render(r, Err(e)).await;
         }
+    }
+}
+
+/// A queue whose future is dropped mid-way (its task aborted, the window that awaited it
+/// gone) runs no more code of its own: this ends its leases' pods from a new task. Its renders
+/// stay unfinished in the journal for recovery to settle.
+struct EndLeasesOnDrop(Option<(Engine, String)>);
+
+impl Drop for EndLeasesOnDrop {
+    fn drop(&mut self) {
+        let Some((engine, owner)) = self.0.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(
+                owner,
+                "queue dropped outside a runtime: its pods end at next start"
+            );
+            return;
+        };
+        tracing::warn!(owner, "queue dropped mid-way: ending its leases");
+        runtime.spawn(async move {
+            let mine = std::collections::HashSet::from([owner]);
+            if let Err(e) = engine.end_open_leases(Some(&mine)).await {
+                tracing::error!(error = %e.chain(), "leases of a dropped queue not ended");
+            }
+        });
     }
 }
