@@ -46,7 +46,8 @@ impl Queue<'_> {
                 pods.set_owner(pod_id, Some(&self.owner.label()))?;
                 let hold = self.hold_warm(lease, &p, display).await;
                 if hold.is_err() {
-                    self.engine.release_warm(lease.row().as_ref()).await;
+                    let row = lease.row();
+                    self.engine.release_warm_pod(pod_id, row.as_ref()).await;
                     lease.set_row(None);
                 }
                 hold
@@ -82,7 +83,8 @@ impl Queue<'_> {
             match self.hold_warm(lease, &p, display).await {
                 Ok(hold) => return Ok(Some(hold)),
                 Err(e) => {
-                    self.engine.release_warm(lease.row().as_ref()).await;
+                    let row = lease.row();
+                    self.engine.release_warm_pod(&p.pod_id, row.as_ref()).await;
                     lease.set_row(None);
                     let stopped = slot(display).as_ref().and_then(|d| d.live.stop.error());
                     if stopped.is_some() {

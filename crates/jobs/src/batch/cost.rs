@@ -119,6 +119,20 @@ impl Engine {
         ))
     }
 
+    /// Hands a warm pod back: its lease row when one was written, else just its owner.
+    pub(crate) async fn release_warm_pod(&self, pod_id: &str, row: Option<&LeaseRow>) {
+        match row {
+            Some(row) => self.release_warm(Some(row)).await,
+            None => {
+                if let Ok(pods) = self.pods()
+                    && let Err(e) = pods.set_owner(pod_id, None)
+                {
+                    tracing::warn!(pod = pod_id, error = %e.chain(), "could not hand the pod back");
+                }
+            }
+        }
+    }
+
     pub(crate) async fn release_warm(&self, row: Option<&LeaseRow>) {
         let Some(row) = row else { return };
         if let Ok(pods) = self.pods()

@@ -39,11 +39,7 @@ impl LeaseRow {
             pod_id: self.pod_id.clone(),
             name: String::new(),
             gpu_id: self.gpu_id.clone(),
-            rate_usd_per_hour: if self.warm {
-                0.0
-            } else {
-                self.rate_usd_per_hour
-            },
+            rate_usd_per_hour: self.rate_usd_per_hour,
         }
     }
 }
@@ -325,7 +321,10 @@ impl Queue<'_> {
         if let Some(end) = lease.ended(self, r.id()) {
             *r.live.cost_end_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(end);
         }
-        self.lock().on_leases -= 1;
+        {
+            let mut st = self.lock();
+            st.on_leases = st.on_leases.saturating_sub(1);
+        }
         self.finish_render(r, result).await;
     }
 
@@ -360,7 +359,7 @@ impl Queue<'_> {
         });
         let back = Render::new(ctx.clone(), live.clone(), r.spec, r.inputs);
         let mut st = self.lock();
-        st.on_leases -= 1;
+        st.on_leases = st.on_leases.saturating_sub(1);
         st.renders.insert(id, (ctx, live));
         st.ready.push_front(back);
         drop(st);
