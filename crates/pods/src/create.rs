@@ -35,6 +35,7 @@ impl<P: ReadinessProbe> PodManager<P> {
     pub(crate) async fn create_walk(
         &self,
         spec: &PodSpec,
+        owner: Option<&str>,
         deadman: Option<&DeadMan>,
         track: &mut Track<'_>,
         cancel: &CancellationToken,
@@ -61,7 +62,8 @@ impl<P: ReadinessProbe> PodManager<P> {
                 attempt += 1;
                 let name = new_pod_name_for(self.config.install_id.as_deref());
                 let estimate = prices.get(gpu).copied().unwrap_or(0.0);
-                self.journal().record_intent(&name, gpu, estimate)?;
+                self.journal()
+                    .record_intent_for(&name, gpu, estimate, owner)?;
                 track.emit(
                     Stage::Creating,
                     None,

@@ -247,11 +247,30 @@ impl Journal {
 
     /// Before the create call: the name is how a pod whose create "failed" is found again.
     pub fn record_intent(&self, name: &str, gpu_id: &str, rate_per_hour: f64) -> Result<()> {
+        self.record_intent_for(name, gpu_id, rate_per_hour, None)
+    }
+
+    /// As [`Journal::record_intent`], held by `owner` from the start: a crash between the
+    /// create call and anything later still leaves a row that says whose pod it is.
+    pub fn record_intent_for(
+        &self,
+        name: &str,
+        gpu_id: &str,
+        rate_per_hour: f64,
+        owner: Option<&str>,
+    ) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO pods (name, gpu_id, rate_per_hour, state, intent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![name, gpu_id, rate_per_hour, states::INTENT, now_text()],
+                "INSERT INTO pods (name, gpu_id, rate_per_hour, state, intent_at, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    name,
+                    gpu_id,
+                    rate_per_hour,
+                    states::INTENT,
+                    now_text(),
+                    owner
+                ],
             )
             .map_err(|e| db("record the intent to create a pod", e))?;
         self.event(name, "intent", gpu_id)

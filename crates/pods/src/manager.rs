@@ -241,10 +241,22 @@ impl<P: ReadinessProbe> PodManager<P> {
 
     /// Creates a pod (walking the GPU candidates) and waits until it is ready. Every way out
     /// other than success (error, cancel, deadline, budget) terminates the pod first.
-    #[tracing::instrument(skip_all, fields(image = %spec.image))]
     pub async fn start(
         &self,
         spec: &PodSpec,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<ReadyPod> {
+        self.start_for(spec, None, reporter, cancel).await
+    }
+
+    /// As [`PodManager::start`], the pod held by `owner` (`job:<id>`, `batch:<id>`) in the
+    /// journal from before its create call, so recovery finds it whenever a crash comes.
+    #[tracing::instrument(skip_all, fields(image = %spec.image, owner = owner.unwrap_or("")))]
+    pub async fn start_for(
+        &self,
+        spec: &PodSpec,
+        owner: Option<&str>,
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<ReadyPod> {
@@ -261,7 +273,7 @@ impl<P: ReadinessProbe> PodManager<P> {
         }
         self.check_volume(spec).await?;
         let (created, mut guard) = self
-            .create_walk(spec, deadman.as_ref(), &mut track, cancel)
+            .create_walk(spec, owner, deadman.as_ref(), &mut track, cancel)
             .await?;
         let span = tracing::info_span!("pod_readiness", id = %created.pod_id, name = %created.name);
         let outcome = match self

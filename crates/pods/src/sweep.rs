@@ -190,6 +190,40 @@ impl<P: ReadinessProbe> PodManager<P> {
         Ok(out)
     }
 
+    /// Terminates every pod held by one of `owners` that is not known to be gone, a create
+    /// that was in flight at a crash included (found by its name once RunPod lists it).
+    /// Every pod is tried; the first failure is returned after the others were tried.
+    #[tracing::instrument(skip(self, reporter))]
+    pub async fn end_held(&self, owners: &HashSet<String>, reporter: &Reporter) -> Result<usize> {
+        let mut count = 0;
+        let mut first_err = None;
+        let mut tried = HashSet::new();
+        for round in 0..2 {
+            let rows = self.journal().held_by(owners)?;
+            for id in rows.iter().filter_map(|r| r.pod_id.clone()) {
+                if !tried.insert(id.clone()) {
+                    continue;
+                }
+                match self.terminate(&id, reporter).await {
+                    Ok(_) => count += 1,
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            if round == 1 || rows.iter().all(|r| r.pod_id.is_some()) {
+                break;
+            }
+            // Listing settles each intent: the pod's id when the create went through after
+            // all, else "never made"; the second round ends what it found.
+            if let Err(e) = self.list().await {
+                first_err.get_or_insert(e);
+                break;
+            }
+        }
+        first_err.map_or(Ok(count), Err)
+    }
+
     /// Pods the journal still considers live (for start-up recovery and the close warning).
     pub fn unsettled(&self) -> Result<Vec<JournalPod>> {
         Ok(self

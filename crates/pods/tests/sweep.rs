@@ -229,3 +229,85 @@ async fn started_pods_carry_the_install_id() {
         .unwrap();
     r.assert_nothing_billing();
 }
+
+/// Recovery of a queue ends the pods its owner holds, whatever moment the crash came: a pod
+/// known by id, and a create that went through after the intent was written and before the
+/// id was (the pod is found by name). Another owner's pod is left alone.
+#[tokio::test]
+async fn the_pods_an_owner_holds_are_ended_even_a_create_in_flight() {
+    let r = rig().await;
+    let journal_path = Journal::path_in(r.dir.path());
+    let in_flight = r
+        .standin
+        .inject_pod("sds-batch-inflight", "NVIDIA A100 80GB PCIe");
+    let known = r
+        .standin
+        .inject_pod("sds-batch-known001", "NVIDIA A100 80GB PCIe");
+    let other = r
+        .standin
+        .inject_pod("sds-other-batch001", "NVIDIA A100 80GB PCIe");
+    {
+        let j = Journal::open(&journal_path).unwrap();
+        j.record_intent_for(
+            "sds-batch-inflight",
+            "NVIDIA A100 80GB PCIe",
+            1.64,
+            Some("batch:b1"),
+        )
+        .unwrap();
+        j.record_intent_for(
+            "sds-batch-known001",
+            "NVIDIA A100 80GB PCIe",
+            1.64,
+            Some("batch:b1"),
+        )
+        .unwrap();
+        j.record_created("sds-batch-known001", &known, 1.64)
+            .unwrap();
+        j.record_intent_for(
+            "sds-other-batch001",
+            "NVIDIA A100 80GB PCIe",
+            1.64,
+            Some("batch:b2"),
+        )
+        .unwrap();
+        j.record_created("sds-other-batch001", &other, 1.64)
+            .unwrap();
+        // A create that failed for good: nothing to end, and no error for it.
+        j.record_intent_for(
+            "sds-batch-nopod001",
+            "NVIDIA A100 80GB PCIe",
+            1.64,
+            Some("batch:b1"),
+        )
+        .unwrap();
+    }
+    let ended = r
+        .manager
+        .end_held(&HashSet::from(["batch:b1".to_string()]), &r.reporter)
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+    let billing: HashSet<_> = r
+        .standin
+        .billing()
+        .iter()
+        .filter(|b| b.billing)
+        .map(|b| b.id.clone())
+        .collect();
+    assert_eq!(
+        billing,
+        HashSet::from([other.clone()]),
+        "only batch b2's pod bills"
+    );
+    let j = Journal::open(&journal_path).unwrap();
+    let row = j.get("sds-batch-inflight").unwrap().unwrap();
+    assert_eq!(row.state, states::TERMINATED);
+    assert_eq!(row.pod_id.as_deref(), Some(in_flight.as_str()));
+    assert_eq!(
+        j.get("sds-batch-nopod001").unwrap().unwrap().state,
+        states::ABANDONED
+    );
+    r.manager.terminate(&other, &r.reporter).await.unwrap();
+    r.assert_nothing_billing();
+}

@@ -61,6 +61,15 @@ impl Journal {
         ))
     }
 
+    /// Pods not known to be gone (intents included) held by one of `owners`.
+    pub fn held_by(&self, owners: &std::collections::HashSet<String>) -> Result<Vec<JournalPod>> {
+        Ok(self
+            .unsettled()?
+            .into_iter()
+            .filter(|p| p.owner.as_ref().is_some_and(|o| owners.contains(o)))
+            .collect())
+    }
+
     fn event_for(&self, pod_id: &str, kind: &str, detail: &str) -> Result<()> {
         match self.by_pod_id(pod_id)? {
             Some(p) => self.event(&p.name, kind, detail),
