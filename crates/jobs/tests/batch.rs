@@ -205,3 +205,37 @@ async fn the_batch_estimate_of_one_render_is_the_single_render_estimate() {
     let render_secs = one.renders[0].total_secs;
     assert!((four.wall_secs - (one.wall_secs + render_secs)).abs() < 1e-9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_on_an_own_comfyui_rents_nothing_and_keeps_two_in_flight() {
+    let rig = rig(8, Duration::from_millis(60)).await;
+    let engine = rig.engine();
+    let own = studio_jobs::Target::ComfyUrl {
+        url: rig.comfy.url().to_string(),
+    };
+    let mut spec = rig.batch(3, 3);
+    for r in &mut spec.renders {
+        r.target = own.clone();
+    }
+    let batch = engine.submit_batch(&spec, None).unwrap();
+    let out = engine
+        .run_batch(
+            &batch.id,
+            BatchControl::default(),
+            Recorder::default().sink(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        out.renders
+            .iter()
+            .all(|r| r.stage == Stage::Done && r.cost_usd == 0.0)
+    );
+    assert!(rig.runpod.billing().is_empty());
+    assert_eq!(out.batch.cost_usd, Some(0.0));
+    // One lease on the user's server however many pods were allowed: the third render waits
+    // until the first one's generation ended.
+    let jobs = engine.journal().batch_jobs(&batch.id).unwrap();
+    assert!(started(&jobs[2], Stage::Uploading) >= started(&jobs[0], Stage::Downloading));
+    assert!(started(&jobs[1], Stage::QueuedOnComfy) < started(&jobs[0], Stage::Downloading));
+}

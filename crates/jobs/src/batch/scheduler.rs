@@ -203,7 +203,14 @@ impl<'e> Queue<'e> {
         {
             return None;
         }
-        let display = st.ready.pop_front()?;
+        // A server the user named (their ComfyUI, their pod) gets one lease: a second would
+        // only put more than two renders in flight on it.
+        let named = |t: &Target| !matches!(t, Target::NewPod { .. });
+        let i = st.ready.iter().position(|r| {
+            let t = &r.spec.target;
+            !named(t) || !st.leases.iter().any(|l| &l.target == t)
+        })?;
+        let display = st.ready.remove(i)?;
         st.on_leases += 1;
         let lease = Arc::new(LeaseLive::new(display.spec.target.clone()));
         st.leases.push(lease.clone());
