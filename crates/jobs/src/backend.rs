@@ -120,6 +120,12 @@ pub trait PodProvider: Send + Sync {
     fn set_owner(&self, _pod_id: &str, _owner: Option<&str>) -> Result<()> {
         Ok(())
     }
+
+    /// Terminates every pod one of `owners` holds that is not known to be gone, a create in
+    /// flight at a crash included; returns how many were ended.
+    async fn end_held(&self, _owners: &std::collections::HashSet<String>) -> Result<usize> {
+        Ok(0)
+    }
 }
 
 /// One event while a prompt runs.

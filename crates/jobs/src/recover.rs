@@ -99,6 +99,11 @@ impl Engine {
                 if let Err(e) = self.end_open_leases(filter).await {
                     tracing::error!(error = %e.chain(), "a lease's pod could not be ended; retried next start");
                 }
+                // A crash between the create call and the lease's row leaves only the pods
+                // journal's row, held by the owner since before the create.
+                if let Err(e) = self.pods()?.end_held(&owners).await {
+                    tracing::error!(error = %e.chain(), "a pod of a settled render could not be ended; retried next start");
+                }
             }
             Err(_) => {
                 tracing::warn!("no RunPod key: open leases are ended at the next start with one")

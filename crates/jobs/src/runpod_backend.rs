@@ -230,7 +230,9 @@ impl PodProvider for RunPodPods {
             }
         };
         let result = {
-            let start = mgr.start(&spec, &reporter, cancel);
+            // The owner goes in with the intent: a crash right after the create call still
+            // leaves a pod that recovery knows to end.
+            let start = mgr.start_for(&spec, Some(owner), &reporter, cancel);
             tokio::pin!(start);
             loop {
                 tokio::select! {
@@ -329,5 +331,11 @@ impl PodProvider for RunPodPods {
 
     fn set_owner(&self, pod_id: &str, owner: Option<&str>) -> Result<()> {
         self.journal().set_owner(pod_id, owner)
+    }
+
+    async fn end_held(&self, owners: &std::collections::HashSet<String>) -> Result<usize> {
+        self.manager(None, None)
+            .end_held(owners, &Reporter::silent())
+            .await
     }
 }
