@@ -129,8 +129,8 @@ impl Manifest {
             Error::new(
                 MANIFEST_UNREADABLE,
                 format!(
-                    "Could not read the workflow manifest {}: {e}. Check the path (--workflow or \
-                     STUDIO_WORKFLOWS_DIR).",
+                    "Could not read the workflow manifest {}: {e}. Check the folder \
+                     STUDIO_WORKFLOWS_DIR points to.",
                     path.display()
                 ),
             )
