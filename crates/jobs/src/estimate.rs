@@ -103,6 +103,10 @@ pub struct Estimate {
     /// environment and the models.
     #[serde(default)]
     pub later_cost_usd: Option<f64>,
+    /// With a network volume: a later pod's start (boot and ComfyUI; nothing to install or
+    /// download).
+    #[serde(default)]
+    pub later_startup_secs: Option<f64>,
 }
 
 /// Estimate for `frames` output frames at `steps` sampling steps on a GPU billed at
@@ -119,14 +123,12 @@ pub fn estimate(
     let generation_secs = model.fixed_secs + f64::from(frames) * model.secs_per_frame * step_factor;
     let (startup_secs, download_secs) = model.start_secs(cold);
     let total_secs = startup_secs + generation_secs + model.transfer_secs;
-    let later_cost_usd = match cold {
-        ColdStart::Pinned { volume: true, .. } => {
-            let later =
-                model.boot_secs + model.comfy_start_secs + generation_secs + model.transfer_secs;
-            Some(cost_for(rate_usd_per_hour, later))
-        }
+    let later_startup_secs = match cold {
+        ColdStart::Pinned { volume: true, .. } => Some(model.boot_secs + model.comfy_start_secs),
         _ => None,
     };
+    let later_cost_usd = later_startup_secs
+        .map(|s| cost_for(rate_usd_per_hour, s + generation_secs + model.transfer_secs));
     Estimate {
         frames,
         steps,
@@ -142,6 +144,7 @@ pub fn estimate(
         download_secs,
         download_usd: cost_for(rate_usd_per_hour, download_secs),
         later_cost_usd,
+        later_startup_secs,
     }
 }
 
@@ -202,6 +205,11 @@ mod tests {
             },
         );
         let later = volume.later_cost_usd.expect("later renders");
+        assert_eq!(
+            volume.later_startup_secs,
+            Some(m.boot_secs + m.comfy_start_secs)
+        );
+        assert_eq!(plain.later_startup_secs, None);
         assert!(
             (volume.cost_usd - plain.cost_usd).abs() < 1e-12,
             "the first render pays the same"

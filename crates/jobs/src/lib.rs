@@ -16,7 +16,9 @@ pub use spec::{JobSpec, NormaliseOptions, Target};
 pub use stage::Stage;
 pub mod backend;
 pub mod batch;
-pub use batch::{BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, RenderResult};
+pub use batch::{
+    BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, PodStart, RenderResult,
+};
 mod ctx;
 mod deadline;
 pub mod engine;

@@ -2,7 +2,8 @@
 
 use super::scheduler::Queue;
 use super::{
-    BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, Owner, RenderResult,
+    BatchControl, BatchEstimate, BatchOutcome, BatchRecord, BatchSpec, Owner, PodStart,
+    RenderResult,
 };
 use crate::engine::{Engine, JobOutcome};
 use crate::estimate::{ColdStart, estimate};
@@ -32,19 +33,19 @@ impl Engine {
         let speed = &self.config.speed;
         let mut renders = Vec::with_capacity(specs.len());
         // The first render on a new pod prices the pods' cold start.
-        let mut cold: Option<(f64, f64)> = None;
+        let mut pod_start: Option<PodStart> = None;
         for (spec, &n) in specs.iter().zip(frames) {
             let (rate, steps, start) = self.pricing(spec).await?;
             let warm = estimate(speed, rate, n, steps, ColdStart::None);
-            if cold.is_none() && start != ColdStart::None {
-                let with = estimate(speed, rate, n, steps, start);
-                cold = Some((with.startup_secs, with.cost_usd - warm.cost_usd));
+            if pod_start.is_none() && start != ColdStart::None {
+                let cold = estimate(speed, rate, n, steps, start);
+                pod_start = Some(PodStart::of(&cold, &warm));
             }
             renders.push(warm);
         }
         let pods = max_pods.max(1).min(renders.len() as u32);
-        let (cold_secs, cold_usd) = cold.unwrap_or((0.0, 0.0));
-        let cold_start_usd = cold_usd * f64::from(pods);
+        let cold_secs = pod_start.map_or(0.0, |p| p.secs);
+        let cold_start_usd = pod_start.map_or(0.0, |p| p.usd_per_pod) * f64::from(pods);
         // Renders go to the pods in turn; the last result comes from the busiest pod.
         let mut per_pod = vec![0.0_f64; pods.max(1) as usize];
         let slots = per_pod.len();
@@ -59,6 +60,7 @@ impl Engine {
             cold_start_usd,
             total_usd,
             wall_secs: if pods == 0 { 0.0 } else { cold_secs + busiest },
+            pod_start,
         })
     }
 

@@ -43,6 +43,44 @@ pub struct BatchEstimate {
     pub total_usd: f64,
     /// Expected time to the last result.
     pub wall_secs: f64,
+    /// What each new pod does before its first render; none when the batch rents no pod.
+    #[serde(default)]
+    pub pod_start: Option<PodStart>,
+}
+
+/// A new pod's start as the confirmation details it: the same figures a lone render's
+/// [`Estimate`] carries for its cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodStart {
+    /// Create to ready.
+    pub secs: f64,
+    /// What those seconds cost, for each new pod.
+    pub usd_per_pod: f64,
+    /// Model bytes each new pod downloads (none for an image of the user's own), and the time
+    /// and money that takes (inside `secs` and `usd_per_pod`).
+    pub download_bytes: u64,
+    pub download_secs: f64,
+    pub download_usd: f64,
+    /// A network volume keeps the environment: only the first pod on it installs and
+    /// downloads, a later one starts in `later_secs`.
+    pub volume: bool,
+    pub later_secs: Option<f64>,
+}
+
+impl PodStart {
+    /// From one render's estimate with the cold start (`cold`) and without it (`warm`).
+    pub(crate) fn of(cold: &Estimate, warm: &Estimate) -> Self {
+        Self {
+            secs: cold.startup_secs,
+            usd_per_pod: cold.cost_usd - warm.cost_usd,
+            download_bytes: cold.download_bytes,
+            download_secs: cold.download_secs,
+            download_usd: cold.download_usd,
+            volume: cold.later_startup_secs.is_some(),
+            later_secs: cold.later_startup_secs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
