@@ -21,6 +21,21 @@ export interface BatchEstimate {
   totalUsd: number;
   /// Expected time to the last result.
   wallSecs: number;
+  /// What each new pod does first; absent when nothing is rented (and in older journals).
+  podStart?: PodStart | null;
+}
+
+/// A new pod's start, from the same estimate as a lone render's (crates/jobs/QUEUE.md).
+export interface PodStart {
+  secs: number;
+  usdPerPod: number;
+  /// Model bytes each new pod downloads, and the time and money that takes (inside the above).
+  downloadBytes: number;
+  downloadSecs: number;
+  downloadUsd: number;
+  /// With a model volume only the first pod installs and downloads; later ones start in `laterSecs`.
+  volume: boolean;
+  laterSecs: number | null;
 }
 
 export interface PlannedRender {

@@ -87,6 +87,8 @@ export interface Estimate {
   downloadUsd?: number;
   /** With a model volume: each later render, once the volume holds the models. */
   laterCostUsd?: number | null;
+  /** With a model volume: a later pod's start (nothing to install or download). */
+  laterStartupSecs?: number | null;
 }
 
 export interface StageTime {

@@ -1,6 +1,7 @@
 import type { BatchPlan } from "../batch";
 import { fileNameOf, formatDuration } from "../format";
 import { formatUsd } from "../jobs";
+import { PodStartNote } from "./PodStartNote";
 
 interface Props {
   plan: BatchPlan;
@@ -74,6 +75,7 @@ export function BatchConfirm({ plan, poseWarnings, onStart, onBack }: Props) {
           </>
         )}
       </p>
+      <PodStartNote start={estimate.podStart} />
       <PoseWarnings warnings={poseWarnings} lead="The pose preview found problems in the selected dance that will show in its videos:" />
       <div className="row">
         <button className="primary" onClick={onStart} data-testid="render-confirm-yes">

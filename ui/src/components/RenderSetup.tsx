@@ -4,6 +4,7 @@ import { batches, batchSummary, type BatchPlan } from "../batch";
 import { formatUsd, type RenderOptions } from "../jobs";
 import { formatDuration } from "../format";
 import { BatchConfirm, PoseWarnings } from "./BatchConfirm";
+import { PodStartNote } from "./PodStartNote";
 
 interface Props {
   /// Every photo renders with every video; one of each is a single render.
@@ -166,6 +167,7 @@ export function RenderSetup({ photos, videos, initial, onStart, onOpenSettings, 
                 ? "The render runs on your own ComfyUI server."
                 : `A GPU is rented by the second until the video is downloaded, then shut down. Estimated ${formatUsd(plan.estimate.totalUsd)}${plan.budgetUsd ? `; it stops at ${formatUsd(plan.budgetUsd)} whatever happens` : ""}.`}
             </p>
+            <PodStartNote start={plan.estimate.podStart} />
             <PoseWarnings warnings={poseWarnings} lead="The pose preview found problems that will show in the video:" />
             <button className="primary" onClick={() => onStart(plan)} data-testid="render-confirm-yes">
               Start render
