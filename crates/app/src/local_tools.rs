@@ -39,14 +39,7 @@ impl Studio {
         cancel: std::sync::Arc<AtomicBool>,
     ) -> Result<(String, ExportReport)> {
         studio_media::init();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
-            // A model server that stops sending mid-file must end the download (it resumes
-            // next time), not hang it.
-            .connect_timeout(std::time::Duration::from_secs(15))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+        let client = crate::pose_preview::model_client();
         let dir = studio_pose::download::models_dir(self.data_dir());
         let (det, pose) = studio_pose::ensure_dwpose(&client, &dir, &mut on_download).await?;
         tokio::task::spawn_blocking(move || {

@@ -87,6 +87,18 @@ fn frame_event(f: &PreviewFrame) -> Result<PreviewEvent> {
     })
 }
 
+/// The HTTP client for the pose models' downloads.
+pub(crate) fn model_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
+        // A model server that stops sending mid-file must end the download (it resumes next
+        // time), not hang it.
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .read_timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
+
 fn cancelled(what: &str) -> Error {
     Error::new(codes::CANCELLED, what.to_string())
 }
@@ -127,14 +139,7 @@ impl Studio {
             }
             slot.insert(CancellationToken::new()).clone()
         };
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("steadydancer-studio/", env!("CARGO_PKG_VERSION")))
-            // A model server that stops sending mid-file must end the download (it resumes next
-            // time), not hang it.
-            .connect_timeout(std::time::Duration::from_secs(15))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+        let client = model_client();
         let dir = self.pose_dir();
         // The models first; then the optional engine library, whose failure the user clicked for
         // and must see (ensure_dwpose would only log it).

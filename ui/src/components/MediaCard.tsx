@@ -1,4 +1,4 @@
-import type { ProbedFile } from "../api";
+import type { Check, ProbedFile } from "../api";
 import { formatBytes, formatDuration, formatFps, orientation } from "../format";
 
 interface Props {
@@ -62,15 +62,21 @@ export function MediaCard({ role, file, onRemove }: Props) {
         <dt>File</dt>
         <dd>{formatBytes(f.fileSize)}</dd>
       </dl>
-      {f.checks.length > 0 && (
-        <ul className="checks">
-          {f.checks.map((c) => (
-            <li key={c.code} className={`badge ${c.severity}`} data-testid="check">
-              {c.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      <CheckList checks={f.checks} />
     </div>
+  );
+}
+
+/** A file's check results as badges; nothing when it passed every check. */
+export function CheckList({ checks }: { checks: Check[] }) {
+  if (checks.length === 0) return null;
+  return (
+    <ul className="checks">
+      {checks.map((c) => (
+        <li key={c.code} className={`badge ${c.severity}`} data-testid="check">
+          {c.message}
+        </li>
+      ))}
+    </ul>
   );
 }

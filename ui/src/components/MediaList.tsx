@@ -1,6 +1,6 @@
 import type { ProbedFile } from "../api";
 import { formatDuration, orientation } from "../format";
-import { MediaCard } from "./MediaCard";
+import { CheckList, MediaCard } from "./MediaCard";
 
 interface Props {
   role: "photo" | "video";
@@ -39,15 +39,7 @@ export function MediaList({ role, files, onRemove, selected, onSelect }: Props) 
                   {f.width} × {f.height} ({orientation(f.width, f.height)})
                   {f.durationSecs != null && ` · ${formatDuration(f.durationSecs)}`}
                 </div>
-                {f.checks.length > 0 && (
-                  <ul className="checks">
-                    {f.checks.map((c) => (
-                      <li key={c.code} className={`badge ${c.severity}`} data-testid="check">
-                        {c.message}
-                      </li>
-                    ))}
-                  </ul>
-                )}
+                <CheckList checks={f.checks} />
               </div>
               <div className="media-row-actions">
                 {role === "video" && onSelect && problems.length === 0 && (

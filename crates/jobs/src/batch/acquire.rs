@@ -20,16 +20,25 @@ fn slot(s: &Slot) -> MutexGuard<'_, Option<Render>> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The context, stop and manifest of the render a lease is acquired for.
+fn first_render(
+    display: &Slot,
+) -> Result<(
+    std::sync::Arc<crate::ctx::Ctx>,
+    std::sync::Arc<crate::engine::Live>,
+    std::path::PathBuf,
+)> {
+    let d = slot(display);
+    let d = d
+        .as_ref()
+        .ok_or_else(|| Error::internal("a lease without a render"))?;
+    Ok((d.ctx.clone(), d.live.clone(), d.spec.manifest.clone()))
+}
+
 impl Queue<'_> {
     /// The server for `lease`, shown on the render in `display` (its first render).
     pub async fn acquire(&self, lease: &LeaseLive, display: &Slot) -> Result<Hold> {
-        let (ctx, live, manifest) = {
-            let d = slot(display);
-            let d = d
-                .as_ref()
-                .ok_or_else(|| Error::internal("a lease without a render"))?;
-            (d.ctx.clone(), d.live.clone(), d.spec.manifest.clone())
-        };
+        let (ctx, live, manifest) = first_render(display)?;
         match &lease.target {
             Target::ComfyUrl { url } => {
                 let server = self.engine.servers.connect(url, &manifest)?;
@@ -104,13 +113,7 @@ impl Queue<'_> {
         lease.set_row(Some(row.clone()));
         let pods = self.engine.pods()?;
         let url = pods.comfy_url(&p.pod_id)?;
-        let (ctx, live, manifest) = {
-            let d = slot(display);
-            let d = d
-                .as_ref()
-                .ok_or_else(|| Error::internal("a lease without a render"))?;
-            (d.ctx.clone(), d.live.clone(), d.spec.manifest.clone())
-        };
+        let (ctx, live, manifest) = first_render(display)?;
         self.engine.record_pod(&ctx, p, false, row.started_ms)?;
         let server = self.engine.servers.connect(&url, &manifest)?;
         self.engine.wait_ready(&ctx, server.as_ref(), &live).await?;
