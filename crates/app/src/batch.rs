@@ -218,11 +218,11 @@ impl Studio {
     }
 
     /// The renders of every unfinished batch and of the latest one, oldest batch first, each
-    /// batch in its queue order. Their results are granted to the window.
+    /// batch in its queue order. Their results are granted to the window. The journal alone:
+    /// the window asks every 2 s while a batch runs.
     pub async fn queue(&self) -> Result<Vec<QueueItem>> {
-        let settings = self.settings()?;
-        let mode = self.mode(&settings).await?;
-        let batches = mode.jobs.batches()?;
+        let journal = self.journal_now()?;
+        let batches = journal.batches()?;
         let latest = batches.first().map(|b| b.id.clone());
         let now = studio_jobs::journal::now_ms();
         let mut items = Vec::new();
@@ -231,7 +231,7 @@ impl Studio {
             .rev()
             .filter(|b| b.finished_ms.is_none() || latest.as_deref() == Some(b.id.as_str()))
         {
-            for (i, job) in mode.jobs.batch_jobs(&batch.id)?.into_iter().enumerate() {
+            for (i, job) in journal.batch_jobs(&batch.id)?.into_iter().enumerate() {
                 // The queue view plays its results.
                 for file in &job.outputs {
                     self.grant_output(file);

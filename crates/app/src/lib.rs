@@ -151,6 +151,12 @@ impl Studio {
         self.inner.force_demo
     }
 
+    /// Whether this process runs the demo's stand-ins (they start on the first act that needs
+    /// them, never for a view of the journal).
+    pub fn demo_running(&self) -> bool {
+        self.inner.demo.initialized()
+    }
+
     /// The context for the mode Settings choose now (journals, endpoints, key).
     pub(crate) async fn mode(&self, settings: &Settings) -> Result<modes::Mode> {
         modes::resolve(self, settings).await
@@ -199,21 +205,15 @@ impl Studio {
     }
 
     pub async fn gallery(&self) -> Result<Vec<GalleryEntry>> {
-        let settings = self.settings()?;
-        self.mode(&settings).await?.jobs.gallery_list()
+        self.journal_now()?.gallery_list()
     }
 
     pub async fn gallery_delete(&self, id: &str, delete_files: bool) -> Result<()> {
-        let settings = self.settings()?;
-        self.mode(&settings)
-            .await?
-            .jobs
-            .gallery_delete(id, delete_files)
+        self.journal_now()?.gallery_delete(id, delete_files)
     }
 
     pub async fn jobs(&self) -> Result<Vec<studio_jobs::JobRecord>> {
-        let settings = self.settings()?;
-        self.mode(&settings).await?.jobs.list()
+        self.journal_now()?.list()
     }
 
     /// Settles every render a crash or a closed window left unfinished (resume or terminate),

@@ -95,8 +95,9 @@ impl Studio {
         Ok(())
     }
 
-    /// The job journal of the world Settings choose now (no network, no key).
-    fn journal_now(&self) -> Result<std::sync::Arc<studio_jobs::Journal>> {
+    /// The job journal of the world Settings choose now (no network, no key): what the views
+    /// the window polls read, so polling never reads the keychain or starts the demo.
+    pub(crate) fn journal_now(&self) -> Result<std::sync::Arc<studio_jobs::Journal>> {
         let demo = self.is_demo(&self.settings()?);
         Ok(crate::modes::context(self, demo)?.jobs.clone())
     }
