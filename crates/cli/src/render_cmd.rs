@@ -168,6 +168,21 @@ fn show_plan(plan: &BatchPlan) {
         e.cold_start_usd,
         e.wall_secs / 60.0
     );
+    if let Some(start) = e.pod_start.as_ref().filter(|s| s.download_bytes > 0) {
+        let once = match (start.volume, start.later_secs) {
+            (true, Some(later)) => format!(
+                " once: the model volume keeps them, later pods start in about {:.0} min",
+                later / 60.0
+            ),
+            _ => String::new(),
+        };
+        eprintln!(
+            "Each new pod first installs the software and downloads {:.1} GB of models (about {:.0} min, ${:.2}){once}.",
+            start.download_bytes as f64 / 1e9,
+            start.download_secs / 60.0,
+            start.download_usd
+        );
+    }
 }
 
 fn confirm() -> Result<()> {

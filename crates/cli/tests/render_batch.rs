@@ -142,6 +142,13 @@ async fn without_yes_nothing_is_rented_and_the_window_plans_the_same_estimate() 
     assert_eq!(plan["budgetUsd"], 8.0, "Settings' $2 per render x 4");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Estimate: about $"), "{stderr}");
+    // The pinned environment's first start is priced apart, with the lock's model bytes.
+    let bytes = plan["estimate"]["podStart"]["downloadBytes"]
+        .as_f64()
+        .unwrap();
+    assert!(bytes > 30e9, "the lock's models: {bytes}");
+    let gb = format!("{:.1} GB of models", bytes / 1e9);
+    assert!(stderr.contains(&gb), "{gb} not in: {stderr}");
 
     // Without --json and no terminal to ask: refused, and still nothing rented.
     let plain: Vec<&str> = args.iter().map(String::as_str).collect();
