@@ -40,9 +40,9 @@ pub fn leases(journal: &Path, batch_id: &str) -> Vec<Lease> {
     .unwrap()
 }
 
-/// Seconds ComfyUI spent executing `prompt_id`: `execution_start` to `execution_success` in
-/// the history of whichever stand-in ran it.
-pub fn generation_secs(comfys: &[StandinComfy], prompt_id: &str) -> f64 {
+/// When ComfyUI began executing `prompt_id` (ms since the epoch) and for how many seconds:
+/// `execution_start` to `execution_success` in the history of whichever stand-in ran it.
+pub fn execution(comfys: &[StandinComfy], prompt_id: &str) -> (i64, f64) {
     let entry = comfys
         .iter()
         .find_map(|c| c.history(prompt_id))
@@ -53,10 +53,18 @@ pub fn generation_secs(comfys: &[StandinComfy], prompt_id: &str) -> f64 {
             .into_iter()
             .flatten()
             .find(|m| m[0] == kind)
-            .and_then(|m| m[1]["timestamp"].as_u64())
+            .and_then(|m| m[1]["timestamp"].as_i64())
             .unwrap_or_else(|| panic!("prompt {prompt_id} has no {kind}: {entry}"))
     };
-    (at("execution_success") - at("execution_start")) as f64 / 1000.0
+    let start = at("execution_start");
+    (start, (at("execution_success") - start) as f64 / 1000.0)
+}
+
+/// How late the journal's `generating` stage began after ComfyUI's own start, in seconds.
+pub fn generating_lag(job: &JobRecord, comfy_start_ms: i64) -> f64 {
+    stage(job, Stage::Generating).map_or(f64::NAN, |t| {
+        (t.started_ms - comfy_start_ms) as f64 / 1000.0
+    })
 }
 
 fn stage(job: &JobRecord, s: Stage) -> Option<&studio_jobs::StageTime> {
@@ -76,14 +84,19 @@ pub fn between(job: &JobRecord, from: Stage, to: Stage) -> Option<f64> {
     Some((stage(job, to)?.started_ms - stage(job, from)?.started_ms) as f64 / 1000.0)
 }
 
-/// Seconds from the render being ready locally (its normalising ended) to its upload: the
-/// wait for a lease, a pod's start, or a free slot on a pod.
-pub fn queue_wait(job: &JobRecord) -> f64 {
-    let ready = stage(job, Stage::Normalising).and_then(|t| t.ended_ms);
-    match (ready, stage(job, Stage::Uploading)) {
-        (Some(r), Some(u)) => (u.started_ms - r) as f64 / 1000.0,
-        _ => f64::NAN,
-    }
+/// Seconds from the batch's start to the render's upload: its local checks, then the wait for
+/// a lease, a pod's start or a free slot on a pod (a render waiting for a lease keeps the
+/// stage `normalising`, so the journal's stages alone do not separate these).
+pub fn queue_wait(job: &JobRecord, batch_started_ms: i64) -> f64 {
+    stage(job, Stage::Uploading).map_or(f64::NAN, |u| {
+        (u.started_ms - batch_started_ms) as f64 / 1000.0
+    })
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A pod's cold start as its first render saw it: `startingPod` to `uploading`.
