@@ -41,13 +41,14 @@ after(async () => {
   standins?.stop();
 });
 
-/// The whole screen as a person sees it (Xvfb's root window), for the docs when `docName` is set.
+/// The whole screen as a person sees it (Xvfb's root window). With STUDIO_E2E_DOCS=1 it also
+/// replaces `docs/<docName>`: a test run leaves the tracked files alone otherwise.
 function screenOf(name, docName) {
   const file = join(artifacts, `${name}.png`);
   if (!process.env.DISPLAY) return;
   // The window is 1200 px wide at the left of the 1280 px screen.
   execFileSync("import", ["-window", "root", "-crop", "1200x800+0+0", "+repage", file]);
-  if (docName) execFileSync("cp", [file, join(root, "docs", docName)]);
+  if (docName && process.env.STUDIO_E2E_DOCS === "1") execFileSync("cp", [file, join(root, "docs", docName)]);
 }
 
 /// Each queue row's stage, read in one go (rows are re-made as the queue changes).
