@@ -121,6 +121,11 @@ pub trait PodProvider: Send + Sync {
         Ok(())
     }
 
+    /// New pods mount one shared model volume, which the first pod fills.
+    fn shares_volume(&self) -> bool {
+        false
+    }
+
     /// Terminates every pod one of `owners` holds that is not known to be gone, a create in
     /// flight at a crash included; returns how many were ended.
     async fn end_held(&self, _owners: &std::collections::HashSet<String>) -> Result<usize> {

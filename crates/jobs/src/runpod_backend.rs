@@ -333,6 +333,12 @@ impl PodProvider for RunPodPods {
         self.journal().set_owner(pod_id, owner)
     }
 
+    fn shares_volume(&self) -> bool {
+        // An image of the user's own is not ours to know; the pinned environment installs
+        // and downloads onto the volume.
+        self.spec.bootstrap && self.spec.network_volume_id.is_some()
+    }
+
     async fn end_held(&self, owners: &std::collections::HashSet<String>) -> Result<usize> {
         self.manager(None, None)
             .end_held(owners, &Reporter::silent())

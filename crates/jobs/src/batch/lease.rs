@@ -49,6 +49,8 @@ pub(crate) struct LeaseLive {
     pub target: Target,
     /// Its pod vanished: nothing new starts on it, and it ends once its renders returned.
     vanished: AtomicBool,
+    /// Its server answered with everything the workflow needs.
+    ready: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -66,6 +68,7 @@ impl LeaseLive {
         Self {
             target,
             vanished: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 row: None,
                 last_end_ms: now_ms(),
@@ -76,6 +79,10 @@ impl LeaseLive {
 
     pub fn vanished(&self) -> bool {
         self.vanished.load(Ordering::SeqCst)
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -172,6 +179,9 @@ impl Queue<'_> {
                 return Ok(());
             }
         };
+        lease.ready.store(true, Ordering::SeqCst);
+        // A lease that waited for this one to fill the model volume may start now.
+        self.notify();
         let first = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.run_lease(lease, &hold, first).await
     }

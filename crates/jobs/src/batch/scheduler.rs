@@ -206,9 +206,18 @@ impl<'e> Queue<'e> {
         // A server the user named (their ComfyUI, their pod) gets one lease: a second would
         // only put more than two renders in flight on it.
         let named = |t: &Target| !matches!(t, Target::NewPod { .. });
+        // Pods on one model volume share its files: while a new pod may still be installing
+        // and downloading onto it, a second one would write the same files. The next waits
+        // until that one is ready, and then finds everything on the volume.
+        let filling = self.engine.pods.as_ref().is_some_and(|p| p.shares_volume())
+            && st.leases.iter().any(|l| !named(&l.target) && !l.is_ready());
         let i = st.ready.iter().position(|r| {
             let t = &r.spec.target;
-            !named(t) || !st.leases.iter().any(|l| &l.target == t)
+            if named(t) {
+                !st.leases.iter().any(|l| &l.target == t)
+            } else {
+                !filling
+            }
         })?;
         let display = st.ready.remove(i)?;
         st.on_leases += 1;
