@@ -103,8 +103,7 @@ impl Journal {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db_err)?;
         // WAL: a reader (the CLI's `jobs list`) never blocks the app writing a stage change.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
+        studio_pods::journal::use_wal(&conn).map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")

@@ -204,8 +204,7 @@ impl Journal {
         // and a writer waits for another's short transaction instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| db("prepare", e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| db("prepare", e))?;
+        use_wal(&conn).map_err(|e| db("prepare", e))?;
         // Immediate: two openers at once take turns, so a column is added and an old file
         // imported by one of them only.
         let tx = conn
@@ -417,5 +416,23 @@ impl Journal {
             .map_err(|e| db("read events", e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| db("read events", e))
+    }
+}
+
+/// Puts the journal file in WAL mode. Switching needs the file to itself for an instant, and
+/// SQLite answers "busy" at once, without its busy handler, when another connection (the
+/// render journal's, the crash guard's, the CLI's) opens it at the same moment: try again.
+pub fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
