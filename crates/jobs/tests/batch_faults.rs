@@ -4,54 +4,15 @@
 
 mod common;
 
-use async_trait::async_trait;
-use common::{Recorder, rig};
-use std::path::{Path, PathBuf};
+use common::{PanicsOnVerify, Recorder, rig};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use studio_error::Result;
-use studio_jobs::{
-    BUDGET_REACHED, BatchControl, JobEvent, JobSpec, MediaPrep, PANICKED, PreparedInputs, Stage,
-    StudioMedia,
-};
-use tokio_util::sync::CancellationToken;
-
-/// The real media backend, except that checking the first downloaded result panics.
-struct PanicsOnFirstVerify(StudioMedia, AtomicBool);
-
-#[async_trait]
-impl MediaPrep for PanicsOnFirstVerify {
-    async fn check(&self, spec: &JobSpec) -> Result<()> {
-        self.0.check(spec).await
-    }
-    async fn expected_frames(&self, spec: &JobSpec) -> Result<u32> {
-        self.0.expected_frames(spec).await
-    }
-    async fn normalise(
-        &self,
-        spec: &JobSpec,
-        work_dir: &Path,
-        progress: &(dyn Fn(f32) + Send + Sync),
-        cancel: &CancellationToken,
-    ) -> Result<PreparedInputs> {
-        self.0.normalise(spec, work_dir, progress, cancel).await
-    }
-    async fn verify(&self, file: &Path, kind: Option<studio_comfy::OutputKind>) -> Result<()> {
-        if !self.1.swap(true, Ordering::SeqCst) {
-            panic!("injected: the decoder blew up");
-        }
-        self.0.verify(file, kind).await
-    }
-    async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>> {
-        self.0.thumbnail(video, out).await
-    }
-}
+use studio_jobs::{BUDGET_REACHED, BatchControl, JobEvent, PANICKED, Stage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_render_that_panics_fails_alone_and_the_pod_still_ends() {
     let rig = rig(4, Duration::from_millis(20)).await;
-    let media = PanicsOnFirstVerify(StudioMedia::default(), AtomicBool::new(false));
+    let media = PanicsOnVerify::new(1);
     let engine = rig.engine_with_media(Arc::new(media));
     let batch = engine.submit_batch(&rig.batch(3, 1), None).unwrap();
     let out = engine

@@ -5,50 +5,19 @@
 
 mod common;
 
-use async_trait::async_trait;
-use common::{Recorder, is_stage, rig};
-use std::path::{Path, PathBuf};
+use common::{PanicsOnVerify, Recorder, is_stage, rig};
 use std::sync::Arc;
 use std::time::Duration;
-use studio_error::Result;
-use studio_jobs::{JobEvent, JobSpec, MediaPrep, PreparedInputs, Stage, StudioMedia};
+use studio_jobs::{JobEvent, Stage};
 use tokio_util::sync::CancellationToken;
 
 /// `studio_jobs::PANICKED`, spelled out so this test also builds against the code before it.
 const PANICKED: &str = "jobs.panicked";
 
-/// The real media backend, except that checking the downloaded result panics.
-struct PanicsOnVerify(StudioMedia);
-
-#[async_trait]
-impl MediaPrep for PanicsOnVerify {
-    async fn check(&self, spec: &JobSpec) -> Result<()> {
-        self.0.check(spec).await
-    }
-    async fn expected_frames(&self, spec: &JobSpec) -> Result<u32> {
-        self.0.expected_frames(spec).await
-    }
-    async fn normalise(
-        &self,
-        spec: &JobSpec,
-        work_dir: &Path,
-        progress: &(dyn Fn(f32) + Send + Sync),
-        cancel: &CancellationToken,
-    ) -> Result<PreparedInputs> {
-        self.0.normalise(spec, work_dir, progress, cancel).await
-    }
-    async fn verify(&self, _file: &Path, _kind: Option<studio_comfy::OutputKind>) -> Result<()> {
-        panic!("injected: the decoder blew up");
-    }
-    async fn thumbnail(&self, video: &Path, out: &Path) -> Result<Option<PathBuf>> {
-        self.0.thumbnail(video, out).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_mid_render_still_terminates_the_pod_and_settles_the_job() {
     let rig = rig(4, Duration::from_millis(10)).await;
-    let engine = rig.engine_with_media(Arc::new(PanicsOnVerify(StudioMedia::default())));
+    let engine = rig.engine_with_media(Arc::new(PanicsOnVerify::new(u32::MAX)));
     let job = engine.submit(&rig.new_pod(), None).unwrap();
     let rec = Recorder::default();
     let sink = rec.sink();

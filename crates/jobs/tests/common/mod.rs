@@ -263,3 +263,56 @@ impl Recorder {
 pub fn is_stage(e: &JobEvent, stage: Stage) -> bool {
     matches!(e, JobEvent::Stage { stage: s, .. } if *s == stage)
 }
+
+/// The real media backend, except that checking a downloaded result panics: the first
+/// `panics` times (`u32::MAX`: always).
+pub struct PanicsOnVerify {
+    media: StudioMedia,
+    panics: std::sync::atomic::AtomicU32,
+}
+
+impl PanicsOnVerify {
+    pub fn new(panics: u32) -> Self {
+        Self {
+            media: StudioMedia::default(),
+            panics: std::sync::atomic::AtomicU32::new(panics),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl studio_jobs::MediaPrep for PanicsOnVerify {
+    async fn check(&self, spec: &JobSpec) -> studio_error::Result<()> {
+        self.media.check(spec).await
+    }
+    async fn expected_frames(&self, spec: &JobSpec) -> studio_error::Result<u32> {
+        self.media.expected_frames(spec).await
+    }
+    async fn normalise(
+        &self,
+        spec: &JobSpec,
+        work_dir: &Path,
+        progress: &(dyn Fn(f32) + Send + Sync),
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> studio_error::Result<studio_jobs::PreparedInputs> {
+        self.media.normalise(spec, work_dir, progress, cancel).await
+    }
+    async fn verify(
+        &self,
+        file: &Path,
+        kind: Option<studio_comfy::OutputKind>,
+    ) -> studio_error::Result<()> {
+        use std::sync::atomic::Ordering;
+        let left = self.panics.load(Ordering::SeqCst);
+        if left > 0 {
+            if left != u32::MAX {
+                self.panics.store(left - 1, Ordering::SeqCst);
+            }
+            panic!("injected: the decoder blew up");
+        }
+        self.media.verify(file, kind).await
+    }
+    async fn thumbnail(&self, video: &Path, out: &Path) -> studio_error::Result<Option<PathBuf>> {
+        self.media.thumbnail(video, out).await
+    }
+}
